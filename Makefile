@@ -1,0 +1,58 @@
+# The README's commands. Each target installs what it needs first, so a fresh clone works.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 5000
+export LMS_DATABASE_URL ?= sqlite:///$(CURDIR)/instance/lms.sqlite3
+
+# Debian packages: fonts for Urdu, Arabic, Bengali and Gurmukhi; the browser the tests drive.
+FONT_PACKAGES := fonts-noto-core
+BROWSER_PACKAGES := chromium
+
+.PHONY: install run test bench system-packages browser clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+# Installs missing Debian packages when it can (root or password-less sudo);
+# otherwise it says exactly what to install and stops.
+define ensure_debian_packages
+	@missing=""; for p in $(1); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then sudo=""; elif sudo -n true 2>/dev/null; then sudo="sudo -n"; else \
+	    echo "Missing Debian packages:$$missing"; echo "Install them with: sudo apt-get install -y$$missing"; exit 1; fi; \
+	  echo "Installing Debian packages:$$missing"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  $$sudo apt-get install -y -q --no-install-recommends $$missing >/dev/null 2>&1 || \
+	  { $$sudo apt-get update -q >/dev/null && $$sudo apt-get install -y -q --no-install-recommends $$missing; }; \
+	fi
+endef
+
+system-packages:
+	$(call ensure_debian_packages,$(FONT_PACKAGES))
+
+browser:
+	$(call ensure_debian_packages,$(BROWSER_PACKAGES))
+
+run: install system-packages
+	@mkdir -p instance
+	$(BIN)/lms db upgrade
+	$(BIN)/lms demo
+	@echo "Serving Prevent LMS on http://$(HOST):$(PORT)/ (Ctrl+C to stop)"
+	$(BIN)/lms run --host $(HOST) --port $(PORT)
+
+test: install system-packages browser
+	$(BIN)/python -m pytest
+
+bench: install
+	@for script in bench/*.py; do echo "$$script"; $(BIN)/python $$script --quick || exit 1; done
+
+clean:
+	rm -rf $(VENV) instance/lms.sqlite3*

@@ -1,0 +1,129 @@
+"""Prevent LMS. create_app() is the one place the application is assembled."""
+from __future__ import annotations
+
+from flask import Flask, current_app, g, render_template, request, session
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from lms import config as settings
+from lms import db
+from lms.errors import Forbidden, OutOfScope
+from lms.extensions import babel, csrf, limiter, login_manager
+from lms.i18n import language_options, local_date, page_language, select_locale
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    app = Flask(__name__, instance_path=str(settings.INSTANCE_DIR), instance_relative_config=False)
+    app.config.update(settings.from_environment(overrides))
+    app.config.update(overrides or {})
+
+    db.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    _init_login(app)
+
+    from lms.admin.routes import blueprint as admin_blueprint
+    from lms.auth.routes import blueprint as auth_blueprint
+    from lms.site.routes import blueprint as site_blueprint
+
+    app.register_blueprint(site_blueprint)
+    app.register_blueprint(auth_blueprint)
+    app.register_blueprint(admin_blueprint)
+
+    _init_errors(app)
+    app.after_request(_security_headers)
+    app.context_processor(_layout_context)
+    app.add_template_filter(local_date)
+
+    from lms.cli import register_commands
+
+    register_commands(app)
+    return app
+
+
+def _init_login(app: Flask) -> None:
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.sign_in"
+    login_manager.login_message = None  # the sign-in page explains itself
+    login_manager.session_protection = "strong"
+
+    @login_manager.user_loader
+    def load_user(cookie_id: str):
+        from lms.models import User
+
+        user_id, _, token = cookie_id.partition(":")
+        if not user_id.isdigit():
+            return None
+        user = db.get_session().get(User, int(user_id))
+        # A changed password changes the token, ending every other session.
+        if user is None or user.session_token != token:
+            return None
+        return user
+
+
+def _init_errors(app: Flask) -> None:
+    def render_error(status: int):
+        return render_template("error.html", status=status), status
+
+    @app.errorhandler(OutOfScope)
+    def out_of_scope(_error):
+        return render_error(404)
+
+    @app.errorhandler(Forbidden)
+    def forbidden(error):
+        return render_template("error.html", status=403, message=str(error)), 403
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(_error):
+        return render_template("error.html", status=400, csrf=True), 400
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        if error.code is None or error.code < 400:
+            return error
+        response = render_error(error.code)
+        if error.code == 405 and error.valid_methods:
+            return response[0], 405, {"Allow": ", ".join(error.valid_methods)}
+        return response
+
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'self'; object-src 'none'"
+)
+
+
+def _security_headers(response):
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+    if request.is_secure or current_app.config["SESSION_COOKIE_SECURE"]:
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    if current_user and current_user.is_authenticated:
+        headers.setdefault("Cache-Control", "private, no-store")
+    return response
+
+
+def _layout_context() -> dict:
+    from lms.site.services import current_organisation_id
+
+    organisations = []
+    current_id = None
+    if current_user and current_user.is_authenticated:
+        if "organisations" not in g:
+            from lms.people.scope import organisations_for
+
+            g.organisations = organisations_for(db.get_session(), current_user)
+        organisations = g.organisations
+        current_id = current_organisation_id(session, organisations)
+    return {
+        "page_language": page_language(),
+        "language_options": language_options(),
+        "user_organisations": organisations,
+        "current_organisation_id": current_id,
+    }

@@ -1,0 +1,88 @@
+"""The `lms` command: Flask's CLI (run, routes, shell) plus the project's own commands."""
+from __future__ import annotations
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup
+
+from lms import db
+from lms.errors import InvalidInput
+
+
+def main() -> None:
+    from lms import create_app
+
+    FlaskGroup(create_app=lambda: create_app(), help="Prevent LMS administration.")(prog_name="lms")
+
+
+def register_commands(app: Flask) -> None:
+    app.cli.add_command(db_group)
+    app.cli.add_command(users_group)
+    app.cli.add_command(demo_command)
+
+
+@click.group("db", help="The database schema.")
+def db_group() -> None:
+    pass
+
+
+@db_group.command("upgrade", help="Apply every migration not yet applied.")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    from lms.migrate import upgrade
+
+    url = current_app.config["DATABASE_URL"]
+    if url.startswith("sqlite:///"):
+        from pathlib import Path
+
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    upgrade(url, revision)
+    click.echo("Database is up to date.")
+
+
+@click.group("users", help="People's accounts.")
+def users_group() -> None:
+    pass
+
+
+@users_group.command("create", help="Create an account, optionally a site admin or a member of an organisation.")
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@click.option("--site-admin", is_flag=True, help="Can create organisations and see all of them.")
+@click.option("--organisation", "organisation_name", help="Name of an existing organisation to join.")
+@click.option("--role", type=click.Choice(["learner", "champion", "trainer", "org_admin"]), default="learner", show_default=True)
+@click.option("--language", default=None, help="Preferred language code, e.g. ur.")
+def users_create(email, name, password, site_admin, organisation_name, role, language) -> None:
+    from sqlalchemy import select
+
+    from lms.models import Organisation
+    from lms.people import services as people
+
+    session = db.get_session()
+    organisation = None
+    if organisation_name:
+        organisation = session.scalars(select(Organisation).where(Organisation.name == organisation_name)).first()
+        if organisation is None:
+            raise click.UsageError(f"No organisation called {organisation_name!r}.")
+    try:
+        user = people.create_user(session, email=email, name=name, password=password,
+                                  preferred_language=language, site_admin=site_admin)
+    except InvalidInput as problem:
+        raise click.UsageError(str(problem.message))
+    if organisation is not None:
+        people.join_organisation(session, user, organisation, role=role)
+    session.commit()
+    click.echo(f"Created {user.email}" + (f" ({role} in {organisation.name})" if organisation else ""))
+
+
+@click.command("demo", help="Load fictional organisations, teams and people in every role (safe to run again).")
+def demo_command() -> None:
+    from lms.demo import DEMO_PASSWORD, load_demo
+
+    session = db.get_session()
+    accounts = load_demo(session)
+    session.commit()
+    click.echo("Demo data is ready. Sign in with any of these (password for all: %s):" % DEMO_PASSWORD)
+    for email, description in accounts:
+        click.echo(f"  {email:<34} {description}")

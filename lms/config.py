@@ -1,0 +1,70 @@
+"""Settings, read once from the environment.
+
+Every setting has a safe development default, so `make run` works on a fresh machine;
+production must set LMS_SECRET_KEY and LMS_DATABASE_URL.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+INSTANCE_DIR = PROJECT_ROOT / "instance"
+
+
+def _flag(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _secret_key(env: str) -> str:
+    key = os.environ.get("LMS_SECRET_KEY")
+    if key:
+        return key
+    if env == "production":
+        raise RuntimeError("LMS_SECRET_KEY must be set in production.")
+    # A development key that survives restarts, so sign-ins are not lost on reload.
+    INSTANCE_DIR.mkdir(exist_ok=True)
+    key_file = INSTANCE_DIR / "secret_key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_hex(32))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+def from_environment(overrides: dict | None = None) -> dict:
+    overrides = overrides or {}
+    env = os.environ.get("LMS_ENV", "production" if os.environ.get("SERVER_SOFTWARE", "").startswith("gunicorn") else "development")
+    development = env != "production"
+    return {
+        "LMS_ENV": env,
+        "SECRET_KEY": overrides.get("SECRET_KEY") or _secret_key(env),
+        "DATABASE_URL": os.environ.get("LMS_DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'lms.sqlite3'}"),
+        # Public address used in emailed links (password reset, invites).
+        "BASE_URL": os.environ.get("LMS_BASE_URL", "http://127.0.0.1:5000"),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": _flag("LMS_SECURE_COOKIES", not development),
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": _flag("LMS_SECURE_COOKIES", not development),
+        "PERMANENT_SESSION_LIFETIME": 60 * 60 * 12,
+        "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+        "WTF_CSRF_TIME_LIMIT": None,  # a learner may leave a form open for a long lesson
+        "RATELIMIT_STORAGE_URI": os.environ.get("LMS_RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_ENABLED": _flag("LMS_RATELIMIT_ENABLED", True),
+        "SIGN_IN_RATE_LIMIT": os.environ.get("LMS_SIGN_IN_RATE_LIMIT", "10 per minute;50 per hour"),
+        "MAIL_SERVER": os.environ.get("LMS_SMTP_HOST", ""),
+        "MAIL_PORT": int(os.environ.get("LMS_SMTP_PORT", "587")),
+        "MAIL_USERNAME": os.environ.get("LMS_SMTP_USER", ""),
+        "MAIL_PASSWORD": os.environ.get("LMS_SMTP_PASSWORD", ""),
+        "MAIL_USE_TLS": _flag("LMS_SMTP_STARTTLS", True),
+        "MAIL_SENDER": os.environ.get("LMS_MAIL_SENDER", "Prevent LMS <no-reply@localhost>"),
+        "PASSWORD_RESET_MAX_AGE": 60 * 60,
+        "BABEL_DEFAULT_LOCALE": "en",
+        "BABEL_DEFAULT_TIMEZONE": os.environ.get("LMS_TIMEZONE", "Europe/London"),
+        "BABEL_TRANSLATION_DIRECTORIES": str(PROJECT_ROOT / "translations"),
+    }

@@ -1,0 +1,75 @@
+"""Fictional demo data: organisations, teams and people in every role.
+
+Every name here is invented. Running it again changes nothing."""
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from lms.models import Organisation, Role, Team, User
+from lms.people import services as people
+
+DEMO_PASSWORD = "demo-password"
+
+ORGANISATIONS = {
+    "Northmoor Borough Council": ["Housing", "Children's Services", "Libraries"],
+    "Eastgate Community Association": ["Web guardians", "Youth club volunteers"],
+}
+
+# email, name, language, site admin, [(organisation, role, team)]
+PEOPLE = [
+    ("admin@example.org", "Sam Site-Admin", "en", True, []),
+    ("orgadmin@example.org", "Olu Adeyemi", "en", False, [("Northmoor Borough Council", Role.ORG_ADMIN, None)]),
+    ("champion@example.org", "Chris Morgan", "en", False, [("Northmoor Borough Council", Role.CHAMPION, "Housing")]),
+    ("trainer@example.org", "Bushra Iqbal", "en", False, [
+        ("Northmoor Borough Council", Role.TRAINER, None),
+        ("Eastgate Community Association", Role.TRAINER, "Web guardians"),
+    ]),
+    ("learner@example.org", "Lena Kowalska", "en", False, [("Northmoor Borough Council", Role.LEARNER, "Housing")]),
+    ("learner2@example.org", "Dev Sharma", "en", False, [("Northmoor Borough Council", Role.LEARNER, "Children's Services")]),
+    ("guardian@example.org", "Farida Begum", "en", False, [("Eastgate Community Association", Role.LEARNER, "Web guardians")]),
+    ("eastgate-admin@example.org", "Ioana Popescu", "en", False, [("Eastgate Community Association", Role.ORG_ADMIN, None)]),
+]
+
+DESCRIPTIONS = {
+    Role.LEARNER: "learner", Role.CHAMPION: "Prevent Champion", Role.TRAINER: "trainer", Role.ORG_ADMIN: "org admin",
+}
+
+
+def _organisation(session: Session, name: str) -> Organisation:
+    found = session.scalars(select(Organisation).where(Organisation.name == name)).first()
+    return found or people.create_organisation(session, name)
+
+
+def _team(session: Session, organisation: Organisation, name: str) -> Team:
+    found = session.scalars(select(Team).where(Team.organisation_id == organisation.id, Team.name == name)).first()
+    if found:
+        return found
+    team = Team(organisation_id=organisation.id, name=name)
+    session.add(team)
+    session.flush()
+    return team
+
+
+def load_demo(session: Session) -> list[tuple[str, str]]:
+    organisations = {}
+    teams = {}
+    for name, team_names in ORGANISATIONS.items():
+        organisations[name] = _organisation(session, name)
+        for team_name in team_names:
+            teams[(name, team_name)] = _team(session, organisations[name], team_name)
+
+    accounts = []
+    for email, name, language, site_admin, places in PEOPLE:
+        user = session.scalars(select(User).where(User.email == email)).first()
+        if user is None:
+            user = people.create_user(session, email=email, name=name, password=DEMO_PASSWORD,
+                                      preferred_language=language, site_admin=site_admin)
+        descriptions = ["site admin"] if site_admin else []
+        for organisation_name, role, team_name in places:
+            team = teams[(organisation_name, team_name)] if team_name else None
+            people.join_organisation(session, user, organisations[organisation_name], role=role.value,
+                                     team_id=team.id if team else None)
+            descriptions.append(f"{DESCRIPTIONS[role]}, {organisation_name}" + (f" ({team_name})" if team_name else ""))
+        accounts.append((email, "; ".join(descriptions)))
+    return accounts

@@ -1,0 +1,76 @@
+"""Which language a page is shown in, and which way it reads.
+
+Languages are discovered from the catalogues in translations/, so adding one means
+dropping in a catalogue: no code lists them.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from babel import Locale, UnknownLocaleError
+from flask import current_app, request, session
+from flask_babel import get_locale
+from flask_login import current_user
+
+SESSION_KEY = "locale"
+
+
+@lru_cache(maxsize=8)
+def _discover(translations_dir: str) -> tuple[str, ...]:
+    found = {"en"}
+    root = Path(translations_dir)
+    if root.is_dir():
+        for catalogue in root.glob("*/LC_MESSAGES/messages.po"):
+            found.add(catalogue.parent.parent.name)
+    return tuple(sorted(found))
+
+
+def available_locales() -> tuple[str, ...]:
+    return _discover(current_app.config["BABEL_TRANSLATION_DIRECTORIES"])
+
+
+def select_locale() -> str:
+    available = available_locales()
+    if current_user and current_user.is_authenticated and current_user.preferred_language in available:
+        return current_user.preferred_language
+    chosen = session.get(SESSION_KEY)
+    if chosen in available:
+        return chosen
+    return request.accept_languages.best_match(available) or "en"
+
+
+def is_rtl(code: str) -> bool:
+    try:
+        return Locale.parse(code).character_order == "right-to-left"
+    except (UnknownLocaleError, ValueError):
+        return False
+
+
+def language_options() -> list[tuple[str, str]]:
+    """(code, name in its own language), for the selector and the account page."""
+    options = []
+    for code in available_locales():
+        try:
+            name = Locale.parse(code).get_display_name(code) or code
+        except (UnknownLocaleError, ValueError):
+            name = code
+        options.append((code, name[:1].upper() + name[1:]))
+    return options
+
+
+def page_language() -> dict[str, str]:
+    code = str(get_locale() or "en").replace("_", "-")
+    return {"lang": code, "dir": "rtl" if is_rtl(code.replace("-", "_")) else "ltr"}
+
+
+def local_date(value, format: str = "long") -> str:
+    """A date in the reader's language, on the calendar day of the service's time zone
+    (flask-babel's format_date does not move a UTC datetime into it)."""
+    from datetime import datetime
+
+    from flask_babel import format_date, to_user_timezone
+
+    if isinstance(value, datetime):
+        value = to_user_timezone(value).date()
+    return format_date(value, format)

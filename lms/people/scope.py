@@ -1,0 +1,125 @@
+"""The one place that decides whom a user may see.
+
+Every admin screen and report builds its queries from a Scope, so a route cannot
+forget a filter: people, teams and invites outside the scope simply are not found.
+
+- a site admin sees every organisation, all of it;
+- an org admin sees their whole organisation;
+- a champion sees the people of the team they champion;
+- trainers and learners see nobody else's record.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Select, false, select
+from sqlalchemy.orm import Session, joinedload
+
+from lms.errors import OutOfScope
+from lms.models import Invite, Membership, Organisation, Role, Team, User
+
+
+@dataclass(frozen=True)
+class Scope:
+    user_id: int
+    organisation: Organisation
+    role: str | None  # the user's own role here; None for a site admin who is not a member
+    is_site_admin: bool
+    own_team_id: int | None
+
+    @property
+    def organisation_id(self) -> int:
+        return self.organisation.id
+
+    @property
+    def can_manage(self) -> bool:
+        """Create teams, invite people, change roles, remove members."""
+        return self.is_site_admin or self.role == Role.ORG_ADMIN.value
+
+    @property
+    def can_see_join_code(self) -> bool:
+        return self.can_manage or self.role in (Role.TRAINER.value, Role.CHAMPION.value)
+
+    @property
+    def sees_people(self) -> bool:
+        return self.can_manage or (self.role == Role.CHAMPION.value and self.own_team_id is not None)
+
+    def _team_filter(self, column):
+        if self.can_manage:
+            return None
+        if self.role == Role.CHAMPION.value and self.own_team_id is not None:
+            return column == self.own_team_id
+        return false()
+
+    def people(self) -> Select:
+        """Memberships (with their users) this user may see, in this organisation."""
+        query = (
+            select(Membership)
+            .join(Membership.user)
+            .where(Membership.organisation_id == self.organisation_id)
+            .options(joinedload(Membership.user), joinedload(Membership.team))
+            .order_by(User.name, User.id)
+        )
+        team_filter = self._team_filter(Membership.team_id)
+        return query if team_filter is None else query.where(team_filter)
+
+    def teams(self) -> Select:
+        query = select(Team).where(Team.organisation_id == self.organisation_id).order_by(Team.name)
+        team_filter = self._team_filter(Team.id)
+        return query if team_filter is None else query.where(team_filter)
+
+    def invites(self) -> Select:
+        query = (
+            select(Invite)
+            .where(Invite.organisation_id == self.organisation_id)
+            .options(joinedload(Invite.team))
+            .order_by(Invite.created_at.desc(), Invite.id.desc())
+        )
+        return query if self.can_manage else query.where(false())
+
+    def membership(self, db: Session, membership_id: int) -> Membership:
+        return _one(db, self.people().where(Membership.id == membership_id))
+
+    def team(self, db: Session, team_id: int) -> Team:
+        return _one(db, self.teams().where(Team.id == team_id))
+
+    def invite(self, db: Session, invite_id: int) -> Invite:
+        return _one(db, self.invites().where(Invite.id == invite_id))
+
+
+def _one(db: Session, query: Select):
+    found = db.scalars(query).unique().first()
+    if found is None:
+        raise OutOfScope()
+    return found
+
+
+def scope_for(db: Session, user: User, organisation_id: int) -> Scope:
+    """The user's view of one organisation; OutOfScope if they have none."""
+    organisation = db.get(Organisation, organisation_id)
+    if organisation is None:
+        raise OutOfScope()
+    membership = db.scalars(
+        select(Membership).where(Membership.user_id == user.id, Membership.organisation_id == organisation_id)
+    ).first()
+    if membership is None and not user.is_site_admin:
+        raise OutOfScope()
+    return Scope(
+        user_id=user.id,
+        organisation=organisation,
+        role=membership.role if membership else None,
+        is_site_admin=user.is_site_admin,
+        own_team_id=membership.team_id if membership else None,
+    )
+
+
+def organisations_for(db: Session, user: User) -> list[Organisation]:
+    """Organisations the user belongs to, for the header's switcher."""
+    return list(
+        db.scalars(
+            select(Organisation)
+            .join(Membership, Membership.organisation_id == Organisation.id)
+            .where(Membership.user_id == user.id)
+            .order_by(Organisation.name)
+        )
+    )
