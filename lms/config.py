@@ -64,7 +64,7 @@ def from_environment(overrides: dict | None = None) -> dict:
         "MAIL_USE_TLS": _flag("LMS_SMTP_STARTTLS", True),
         "MAIL_SENDER": os.environ.get("LMS_MAIL_SENDER", "Prevent LMS <no-reply@localhost>"),
         "PASSWORD_RESET_MAX_AGE": 60 * 60,
-        "BABEL_DEFAULT_LOCALE": "en",
+        "BABEL_DEFAULT_LOCALE": "en_GB",
         "BABEL_DEFAULT_TIMEZONE": os.environ.get("LMS_TIMEZONE", "Europe/London"),
         "BABEL_TRANSLATION_DIRECTORIES": str(PROJECT_ROOT / "translations"),
     }

@@ -30,7 +30,9 @@ def available_locales() -> tuple[str, ...]:
     return _discover(current_app.config["BABEL_TRANSLATION_DIRECTORIES"])
 
 
-def select_locale() -> str:
+def choose_language() -> str:
+    """The language code, by the person's saved preference, their choice in the selector,
+    their browser's Accept-Language, then English."""
     available = available_locales()
     if current_user and current_user.is_authenticated and current_user.preferred_language in available:
         return current_user.preferred_language
@@ -38,6 +40,12 @@ def select_locale() -> str:
     if chosen in available:
         return chosen
     return request.accept_languages.best_match(available) or "en"
+
+
+def select_locale() -> str:
+    code = choose_language()
+    # English is the source language; these users expect British dates ("1 July 2026").
+    return current_app.config["BABEL_DEFAULT_LOCALE"] if code == "en" else code
 
 
 def is_rtl(code: str) -> bool:
@@ -60,8 +68,12 @@ def language_options() -> list[tuple[str, str]]:
 
 
 def page_language() -> dict[str, str]:
-    code = str(get_locale() or "en").replace("_", "-")
-    return {"lang": code, "dir": "rtl" if is_rtl(code.replace("-", "_")) else "ltr"}
+    locale = get_locale()
+    return {
+        "lang": str(locale).replace("_", "-") if locale else "en",
+        "dir": "rtl" if locale is not None and locale.character_order == "right-to-left" else "ltr",
+        "code": choose_language(),
+    }
 
 
 def local_date(value, format: str = "long") -> str:

@@ -12,7 +12,7 @@ from lms.auth.forms import (AccountForm, ChangePasswordForm, ForgotPasswordForm,
 from lms.errors import InvalidInput
 from lms.extensions import limiter
 from lms.forms import ConfirmForm, form_status, show_error
-from lms.i18n import language_options
+from lms.i18n import choose_language, language_options
 from lms.mail import send_email
 from lms.models import Invite, Organisation, User
 from lms.people import passwords
@@ -160,7 +160,7 @@ def _join_or_register(database, organisation: Organisation, invite: Invite | Non
     form = RegisterForm()
     form.preferred_language.choices = language_options()
     if request.method == "GET":
-        form.preferred_language.data = str(get_locale())
+        form.preferred_language.data = choose_language()
         if invite is not None:
             form.name.data = invite.name
     if invite is not None:
@@ -191,7 +191,7 @@ def account():
     form = AccountForm(obj=current_user if request.method == "GET" else None)
     form.preferred_language.choices = language_options()
     if request.method == "GET" and not current_user.preferred_language:
-        form.preferred_language.data = str(get_locale())
+        form.preferred_language.data = choose_language()
     if form.validate_on_submit():
         try:
             people.update_account(current_user, name=form.name.data, preferred_language=form.preferred_language.data)

@@ -1,0 +1,124 @@
+"""Sign in as each demo role and visit every page reachable by links from the start page.
+
+Fails on any 5xx, any serious or critical axe-core violation, a page without lang and
+dir on <html>, or a page over 50 KB of HTML, CSS and JavaScript. New pages are covered
+as soon as a link reaches them.
+"""
+from __future__ import annotations
+
+import json
+import os
+from collections import deque
+from pathlib import Path
+from urllib.parse import urldefrag, urlparse
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+
+from tests.e2e.conftest import sign_in
+
+pytestmark = pytest.mark.browser
+
+PAGE_WEIGHT_LIMIT = 50 * 1024
+MAX_PAGES_PER_ROLE = 200
+COUNTED_TYPES = {"document", "stylesheet", "script"}
+ROLES = {
+    "visitor": None,
+    "learner": "learner@example.org",
+    "champion": "champion@example.org",
+    "trainer": "trainer@example.org",
+    "org_admin": "orgadmin@example.org",
+    "site_admin": "admin@example.org",
+}
+REPORT = Path(os.environ.get("LMS_CRAWL_REPORT", "test-results/crawl.json"))
+axe = Axe()
+
+
+def crawl(page, base_url: str) -> tuple[list[str], list[str]]:
+    visited: list[str] = []
+    problems: list[str] = []
+    queue = deque([f"{base_url}/"])
+    seen = set(queue)
+    weights: list[int] = []
+
+    def count(response):
+        if response.request.resource_type in COUNTED_TYPES and response.url.startswith(base_url):
+            try:
+                weights.append(len(response.body()))
+            except Exception:  # a redirect has no body to count
+                pass
+
+    page.on("response", count)
+    # Routing every request turns off the HTTP cache, so each page is weighed with its CSS and JS.
+    page.route("**/*", lambda route: route.continue_())
+
+    while queue and len(visited) < MAX_PAGES_PER_ROLE:
+        url = queue.popleft()
+        weights.clear()
+        response = page.goto(url)
+        page.wait_for_load_state("load")
+        path = urlparse(url).path
+        visited.append(path)
+        status = response.status if response else 0
+        if status >= 500 or status == 0:
+            problems.append(f"{path}: HTTP {status}")
+            continue
+        lang = page.get_attribute("html", "lang")
+        direction = page.get_attribute("html", "dir")
+        if not lang or direction not in ("ltr", "rtl"):
+            problems.append(f"{path}: <html> lacks lang or dir (lang={lang!r}, dir={direction!r})")
+        total = sum(weights)
+        if total > PAGE_WEIGHT_LIMIT:
+            problems.append(f"{path}: {total} bytes of HTML, CSS and JS (limit {PAGE_WEIGHT_LIMIT})")
+        results = axe.run(page)
+        for violation in results.response["violations"]:
+            if violation["impact"] in ("serious", "critical"):
+                targets = [node["target"] for node in violation["nodes"]][:3]
+                problems.append(f"{path}: axe {violation['impact']} {violation['id']}: {violation['help']} {targets}")
+        links = page.eval_on_selector_all("a[href]", "elements => elements.map(e => e.href)")
+        for link in links:
+            link, _fragment = urldefrag(link)
+            if not link.startswith(base_url + "/") or "/static/" in link:
+                continue
+            if link not in seen:
+                seen.add(link)
+                queue.append(link)
+    return visited, problems
+
+
+@pytest.mark.parametrize("role", list(ROLES))
+def test_crawl_every_reachable_page(browser, live_server, role):
+    context = browser.new_context()
+    page = context.new_page()
+    try:
+        if ROLES[role]:
+            sign_in(page, live_server, ROLES[role])
+        visited, problems = crawl(page, live_server)
+    finally:
+        context.close()
+    REPORT.parent.mkdir(parents=True, exist_ok=True)
+    report = json.loads(REPORT.read_text()) if REPORT.exists() else {}
+    report[role] = visited
+    REPORT.write_text(json.dumps(report, indent=2))
+    print(f"\n{role}: visited {len(visited)} pages: {', '.join(visited)}")
+    assert len(visited) >= 3, f"the crawl as {role} reached only {visited}"
+    assert not problems, "\n".join(problems)
+
+
+def test_sign_in_and_forms_work_without_javascript(browser, live_server):
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    try:
+        sign_in(page, live_server, "orgadmin@example.org")
+        page.goto(f"{live_server}/")
+        page.click("text=People and teams in Northmoor Borough Council")
+        page.fill("#name", "Street Outreach")
+        page.click("text=Add team")
+        page.wait_for_load_state()
+        assert "Team Street Outreach has been added." in page.content()
+        page.fill("#name", "")
+        page.click("text=Add team")
+        page.wait_for_load_state()
+        assert "There is a problem" in page.content()
+    finally:
+        context.close()
