@@ -5,6 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
+export LMS_ENV ?= development
 export LMS_DATABASE_URL ?= sqlite:///$(CURDIR)/instance/lms.sqlite3
 
 # Debian packages: fonts for Urdu, Arabic, Bengali and Gurmukhi; the browser the tests drive.

@@ -37,7 +37,8 @@ def _secret_key(env: str) -> str:
 
 def from_environment(overrides: dict | None = None) -> dict:
     overrides = overrides or {}
-    env = os.environ.get("LMS_ENV", "production" if os.environ.get("SERVER_SOFTWARE", "").startswith("gunicorn") else "development")
+    # Production unless told otherwise: a forgotten setting must not mean insecure cookies.
+    env = overrides.get("LMS_ENV") or os.environ.get("LMS_ENV", "production")
     development = env != "production"
     return {
         "LMS_ENV": env,

@@ -9,7 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from babel import Locale, UnknownLocaleError
-from flask import current_app, request, session
+from flask import current_app, has_request_context, request, session
 from flask_babel import get_locale
 from flask_login import current_user
 
@@ -33,6 +33,8 @@ def available_locales() -> tuple[str, ...]:
 def choose_language() -> str:
     """The language code, by the person's saved preference, their choice in the selector,
     their browser's Accept-Language, then English."""
+    if not has_request_context():  # the CLI, a background job
+        return "en"
     available = available_locales()
     if current_user and current_user.is_authenticated and current_user.preferred_language in available:
         return current_user.preferred_language

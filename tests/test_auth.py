@@ -110,7 +110,7 @@ def test_session_cookie_flags(client, demo):
 def test_cookies_are_secure_outside_development(monkeypatch, database_url):
     from lms.config import from_environment
 
-    monkeypatch.setenv("LMS_ENV", "production")
+    monkeypatch.delenv("LMS_ENV", raising=False)  # production is the default
     monkeypatch.setenv("LMS_SECRET_KEY", "a-production-secret")
     config = from_environment()
     assert config["SESSION_COOKIE_SECURE"] and config["REMEMBER_COOKIE_SECURE"]

@@ -1,7 +1,7 @@
 """Site admins create organisations; org admins run theirs: teams, invitations, roles."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -13,6 +13,7 @@ from lms.admin.forms import (InviteForm, InviteUploadForm, MembershipForm, Organ
 from lms.errors import InvalidInput, OutOfScope
 from lms.forms import ConfirmForm, form_status, show_error
 from lms.mail import send_email
+from lms.pagination import page_number, paginate
 from lms.models import Invite, Organisation
 from lms.people import services as people
 from lms.people.scope import Scope, scope_for
@@ -64,12 +65,13 @@ def _managing_scope(organisation_id: int) -> Scope:
 def organisation(organisation_id: int):
     database = db.get_session()
     scope = _scope(organisation_id)
-    members = database.scalars(scope.people()).unique().all() if scope.sees_people else []
+    search = request.args.get("q", "")[:200]
+    members = paginate(database, scope.people(search), page_number(request.args.get("page"))) if scope.sees_people else None
     teams = database.scalars(scope.teams()).all() if scope.sees_people else []
     invites = database.scalars(scope.invites().where(Invite.accepted_at.is_(None))).unique().all() if scope.can_manage else []
     return render_template(
         "admin/organisation.html", scope=scope, organisation=scope.organisation, members=members, teams=teams,
-        invites=invites, roles=dict(role_choices()), join_code=people.format_join_code(scope.organisation.join_code),
+        invites=invites, roles=dict(role_choices()), search=search, join_code=people.format_join_code(scope.organisation.join_code),
         team_form=TeamForm(), confirm_form=ConfirmForm(),
     )
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Select, false, select
+from sqlalchemy import Select, false, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from lms.errors import OutOfScope
@@ -51,8 +51,9 @@ class Scope:
             return column == self.own_team_id
         return false()
 
-    def people(self) -> Select:
-        """Memberships (with their users) this user may see, in this organisation."""
+    def people(self, search: str = "") -> Select:
+        """Memberships (with their users) this user may see, in this organisation,
+        optionally only those whose name or email contains the search text."""
         query = (
             select(Membership)
             .join(Membership.user)
@@ -60,6 +61,10 @@ class Scope:
             .options(joinedload(Membership.user), joinedload(Membership.team))
             .order_by(User.name, User.id)
         )
+        if search.strip():
+            term = search.strip().lower()
+            query = query.where(or_(func.lower(User.name).contains(term, autoescape=True),
+                                    User.email.contains(term, autoescape=True)))
         team_filter = self._team_filter(Membership.team_id)
         return query if team_filter is None else query.where(team_filter)
 
