@@ -1,0 +1,159 @@
+"""Every user-visible string is marked for translation.
+
+The test extracts the messages exactly as `pybabel extract -F babel.cfg` would, writes a
+pseudo-translation (each message wrapped in ⟦ ⟧) for a spare locale, then reads pages in
+that locale: any visible text outside the brackets, other than the data on the page
+(names, emails, codes, dates, numbers), was not marked.
+"""
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from babel.messages.catalog import Catalog
+from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
+from babel.messages.frontend import parse_mapping_cfg
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import write_po
+
+from tests.conftest import FormClient, make_test_app
+
+ROOT = Path(__file__).resolve().parent.parent
+PSEUDO = "eo"  # a real locale that the project will not ship, used as a pseudo-locale
+VISIBLE_ATTRIBUTES = ("aria-label", "title", "alt", "placeholder")
+# The keywords `pybabel extract -k _l -k lazy_gettext` adds to Babel's own.
+KEYWORDS = {**DEFAULT_KEYWORDS, "_l": None, "lazy_gettext": None}
+
+
+def pseudo_catalogue(directory: Path) -> None:
+    with open(ROOT / "babel.cfg") as config:
+        method_map, options_map = parse_mapping_cfg(config)
+    catalogue = Catalog(locale=PSEUDO)
+    for filename, lineno, message, comments, context in extract_from_dir(str(ROOT), method_map, options_map, keywords=KEYWORDS):
+        if isinstance(message, tuple):
+            catalogue.add(message, tuple(f"⟦{m}⟧" for m in (message[0], message[1])), [(filename, lineno)])
+        else:
+            catalogue.add(message, f"⟦{message}⟧", [(filename, lineno)])
+    target = directory / PSEUDO / "LC_MESSAGES"
+    target.mkdir(parents=True)
+    with open(target / "messages.po", "wb") as po:
+        write_po(po, catalogue)
+    with open(target / "messages.mo", "wb") as mo:
+        write_mo(mo, catalogue)
+
+
+class VisibleText(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.chunks: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag in ("script", "style", "pre", "option"):  # options list language names and data
+            self._skip += 1
+        for name, value in attrs:
+            if name in VISIBLE_ATTRIBUTES and value:
+                self.chunks.append(value)
+
+    def handle_endtag(self, tag):
+        if tag in ("script", "style", "pre", "option"):
+            self._skip -= 1
+
+    def handle_data(self, data):
+        if not self._skip and data.strip():
+            self.chunks.append(data)
+
+
+def unmarked(html: str, data: list[str]) -> list[str]:
+    parser = VisibleText()
+    parser.feed(html)
+    text = "\n".join(parser.chunks)
+    text = re.sub(r"⟦[^⟦⟧]*(⟦[^⟦⟧]*⟧[^⟦⟧]*)*⟧", " ", text, flags=re.S)
+    for value in sorted(data, key=len, reverse=True):
+        text = text.replace(value, " ")
+    leftovers = [chunk.strip() for chunk in text.split("\n")]
+    # Punctuation, digits and the dates Babel wrote are not messages.
+    return [chunk for chunk in leftovers if re.search(r"[^\W\d_]{2,}", chunk)]
+
+
+@pytest.fixture
+def pseudo_client(tmp_path, database_url):
+    pseudo_catalogue(tmp_path / "translations")
+    app = make_test_app(database_url, BABEL_TRANSLATION_DIRECTORIES=str(tmp_path / "translations"))
+    from lms import db
+    from lms.demo import load_demo
+
+    with app.app_context():
+        session = db.get_session()
+        load_demo(session)
+        from lms.models import User
+
+        for user in session.query(User):
+            user.preferred_language = PSEUDO
+        session.commit()
+    client = FormClient(app.test_client(), app.config["MAIL_OUTBOX"])
+    client.client.environ_base["HTTP_ACCEPT_LANGUAGE"] = PSEUDO
+    return client
+
+
+DEMO_DATA = ["Northmoor Borough Council", "Eastgate Community Association", "Housing", "Children's Services",
+             "Libraries", "Web guardians", "Youth club volunteers", "Olu Adeyemi", "Chris Morgan", "Bushra Iqbal",
+             "Lena Kowalska", "Dev Sharma", "Farida Begum", "Ioana Popescu", "Sam Site-Admin", "orgadmin@example.org",
+             "champion@example.org", "trainer@example.org", "learner@example.org", "learner2@example.org",
+             "guardian@example.org", "eastgate-admin@example.org", "admin@example.org",
+             "http://localhost", "English", "esperanto", "Esperanto"]
+
+
+def _babel_dates() -> list[str]:
+    """Dates Babel writes on these pages: joining today, invitations expiring in 30 days."""
+    from datetime import date, timedelta
+
+    from babel.dates import format_date
+
+    days = [date.today() + timedelta(days=offset) for offset in (-1, 0, 1, 29, 30, 31)]
+    return [format_date(day, style, locale=PSEUDO) for day in days for style in ("long", "medium")]
+
+
+DEMO_DATA += _babel_dates()
+
+
+def test_visitor_pages_are_fully_marked(pseudo_client):
+    for path in ["/", "/sign-in", "/join", "/forgot-password", "/no-such-page"]:
+        assert unmarked(pseudo_client.get(path).get_data(as_text=True), DEMO_DATA) == [], path
+    # Pages with errors show the error summary and messages from the forms.
+    for path, data in [("/sign-in", {"email": "", "password": ""}), ("/join", {"code": "ZZZZZZZZ"}),
+                       ("/sign-in", {"email": "learner@example.org", "password": "wrong-password"})]:
+        assert unmarked(pseudo_client.submit(path, data).get_data(as_text=True), DEMO_DATA) == [], path
+
+
+def join_codes_and_links(html: str) -> list[str]:
+    return re.findall(r"[A-Z0-9]{4}-[A-Z0-9]{4}|http://localhost/join/[\w-]+", html)
+
+
+def test_signed_in_pages_and_flash_messages_are_fully_marked(pseudo_client):
+    pseudo_client.sign_in("orgadmin@example.org")
+    pseudo_client.client.environ_base["HTTP_ACCEPT_LANGUAGE"] = PSEUDO
+    paths = ["/", "/account", "/account/password", "/org/1", "/org/1/invite", "/org/1/invite/upload", "/org/1/members/3"]
+    for path in paths:
+        html = pseudo_client.get(path).get_data(as_text=True)
+        assert unmarked(html, DEMO_DATA + join_codes_and_links(html)) == [], path
+    response = pseudo_client.submit("/org/1/teams", {"name": "Outreach"}, form_page="/org/1", follow_redirects=True)
+    html = response.get_data(as_text=True)
+    assert unmarked(html, DEMO_DATA + ["Outreach"] + join_codes_and_links(html)) == []
+    bad_upload = pseudo_client.submit("/org/1/invite/upload", {}, form_page="/org/1/invite/upload")
+    assert unmarked(bad_upload.get_data(as_text=True), DEMO_DATA) == []
+
+
+def test_emails_are_marked(pseudo_client):
+    pseudo_client.submit("/forgot-password", {"email": "learner@example.org"})
+    pseudo_client.sign_in("orgadmin@example.org")
+    pseudo_client.client.environ_base["HTTP_ACCEPT_LANGUAGE"] = PSEUDO
+    pseudo_client.submit("/org/1/invite", {"email": "new@example.org", "name": "", "role": "learner", "team": ""})
+    assert len(pseudo_client.outbox) == 2
+    for message in pseudo_client.outbox:
+        body = message.get_content()
+        links = re.findall(r"http://localhost/\S+", body)
+        assert "⟦" in message["Subject"]
+        assert unmarked(body, DEMO_DATA + links) == [], body
