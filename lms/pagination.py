@@ -31,7 +31,8 @@ class Page:
 
 def page_number(raw: str | None) -> int:
     """The page asked for in the URL; anything odd means the first page."""
-    return int(raw) if raw and raw.isdigit() and 0 < int(raw) < 1_000_000 else 1
+    # isascii: str.isdigit() accepts characters such as "²" that int() refuses.
+    return int(raw) if raw and raw.isascii() and raw.isdigit() and 0 < int(raw) < 1_000_000 else 1
 
 
 def paginate(db: Session, query: Select, number: int, per_page: int = PER_PAGE) -> Page:

@@ -49,7 +49,7 @@ def test_people_are_paginated_and_searchable(app, client, demo):
     assert "Nobody matches" in client.get(f"/org/{organisation}?q=no-such-person").get_data(as_text=True)
 
 
-@pytest.mark.parametrize("page", ["0", "-1", "abc", "99999999999", "9999"])
+@pytest.mark.parametrize("page", ["0", "-1", "abc", "99999999999", "9999", "²", "١"])
 def test_odd_page_numbers_do_not_break_the_list(client, demo, page):
     organisation = demo["organisations"]["Northmoor Borough Council"]
     client.sign_in("orgadmin@example.org")

@@ -144,6 +144,9 @@ def accept_invitation(token: str):
 
 def _join_or_register(database, organisation: Organisation, invite: Invite | None):
     if current_user.is_authenticated:
+        if invite is not None and invite.email != current_user.email:
+            # A personal invitation may carry an admin role: it is only for the address it was sent to.
+            return render_template("auth/invite_other_address.html", invite=invite), 403
         form = ConfirmForm()
         if form.validate_on_submit():
             if invite is not None:

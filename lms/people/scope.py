@@ -10,6 +10,7 @@ forget a filter: people, teams and invites outside the scope simply are not foun
 """
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 
 from sqlalchemy import Select, false, func, or_, select
@@ -17,6 +18,14 @@ from sqlalchemy.orm import Session, joinedload
 
 from lms.errors import OutOfScope
 from lms.models import Invite, Membership, Organisation, Role, Team, User
+
+# The largest id an INTEGER primary key holds on both engines (PostgreSQL's is 32-bit). An id
+# typed into a URL beyond it matches nothing, and must not reach the driver, which would fail.
+MAX_ID = 2**31 - 1
+
+
+def _valid_id(value: int) -> bool:
+    return isinstance(value, int) and 0 < value <= MAX_ID
 
 
 @dataclass(frozen=True)
@@ -61,8 +70,9 @@ class Scope:
             .options(joinedload(Membership.user), joinedload(Membership.team))
             .order_by(User.name, User.id)
         )
-        if search.strip():
-            term = search.strip().lower()
+        # Control characters are dropped: PostgreSQL refuses NUL, and SQLite's LIKE stops at it.
+        term = "".join(ch for ch in search if unicodedata.category(ch) != "Cc").strip().lower()
+        if term:
             query = query.where(or_(func.lower(User.name).contains(term, autoescape=True),
                                     User.email.contains(term, autoescape=True)))
         team_filter = self._team_filter(Membership.team_id)
@@ -83,16 +93,18 @@ class Scope:
         return query if self.can_manage else query.where(false())
 
     def membership(self, db: Session, membership_id: int) -> Membership:
-        return _one(db, self.people().where(Membership.id == membership_id))
+        return _one(db, self.people().where(Membership.id == membership_id), membership_id)
 
     def team(self, db: Session, team_id: int) -> Team:
-        return _one(db, self.teams().where(Team.id == team_id))
+        return _one(db, self.teams().where(Team.id == team_id), team_id)
 
     def invite(self, db: Session, invite_id: int) -> Invite:
-        return _one(db, self.invites().where(Invite.id == invite_id))
+        return _one(db, self.invites().where(Invite.id == invite_id), invite_id)
 
 
-def _one(db: Session, query: Select):
+def _one(db: Session, query: Select, wanted_id: int):
+    if not _valid_id(wanted_id):
+        raise OutOfScope()
     found = db.scalars(query).unique().first()
     if found is None:
         raise OutOfScope()
@@ -101,6 +113,8 @@ def _one(db: Session, query: Select):
 
 def scope_for(db: Session, user: User, organisation_id: int) -> Scope:
     """The user's view of one organisation; OutOfScope if they have none."""
+    if not _valid_id(organisation_id):
+        raise OutOfScope()
     organisation = db.get(Organisation, organisation_id)
     if organisation is None:
         raise OutOfScope()

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import csv
 import io
+import string
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -29,6 +31,21 @@ CSV_MAX_ROWS = 2000
 
 # --- people ---------------------------------------------------------------------------
 
+def one_line(raw: str | None) -> str:
+    """Text for a one-line field: control characters become spaces (PostgreSQL refuses NUL
+    in text), runs of whitespace one space, and the ends trimmed."""
+    text = "".join(" " if unicodedata.category(ch) == "Cc" else ch for ch in (raw or ""))
+    return " ".join(text.split())
+
+
+_TOKEN_CHARACTERS = frozenset(string.ascii_letters + string.digits + "-_")
+
+
+def _looks_like_token(token: str | None) -> bool:
+    """Tokens are URL-safe base64 (new_token); anything else cannot match, and NUL would upset PostgreSQL."""
+    return bool(token) and len(token) <= 64 and set(token) <= _TOKEN_CHARACTERS
+
+
 def normalise_email(raw: str) -> str:
     try:
         return validate_email(raw.strip(), check_deliverability=False).normalized.lower()
@@ -37,7 +54,7 @@ def normalise_email(raw: str) -> str:
 
 
 def clean_name(raw: str) -> str:
-    name = " ".join((raw or "").split())
+    name = one_line(raw)
     if not name:
         raise InvalidInput(_l("Enter your full name"), "name")
     if len(name) > 200:
@@ -107,13 +124,19 @@ def update_account(user: User, *, name: str, preferred_language: str | None) -> 
 
 # --- organisations and teams ----------------------------------------------------------
 
+def _name_taken(existing_names, name: str) -> bool:
+    """Compared in Python: SQLite's lower() leaves non-ASCII letters alone (Ł, É, Ś)."""
+    folded = name.casefold()
+    return any(existing.casefold() == folded for existing in existing_names)
+
+
 def create_organisation(db: Session, name: str) -> Organisation:
-    name = " ".join((name or "").split())
+    name = one_line(name)
     if not name:
         raise InvalidInput(_l("Enter the organisation's name"), "name")
     if len(name) > 200:
         raise InvalidInput(_l("Name must be 200 characters or fewer"), "name")
-    if db.scalars(select(Organisation.id).where(func.lower(Organisation.name) == name.lower())).first():
+    if _name_taken(db.scalars(select(Organisation.name)), name):
         raise InvalidInput(_l("An organisation with this name already exists"), "name")
     organisation = Organisation(name=name)
     db.add(organisation)
@@ -123,15 +146,12 @@ def create_organisation(db: Session, name: str) -> Organisation:
 
 def create_team(db: Session, scope: Scope, name: str) -> Team:
     _require_manager(scope)
-    name = " ".join((name or "").split())
+    name = one_line(name)
     if not name:
         raise InvalidInput(_l("Enter the team's name"), "name")
     if len(name) > 200:
         raise InvalidInput(_l("Name must be 200 characters or fewer"), "name")
-    exists = db.scalars(
-        select(Team.id).where(Team.organisation_id == scope.organisation_id, func.lower(Team.name) == name.lower())
-    ).first()
-    if exists:
+    if _name_taken(db.scalars(select(Team.name).where(Team.organisation_id == scope.organisation_id)), name):
         raise InvalidInput(_l("This organisation already has a team with that name"), "name")
     team = Team(organisation_id=scope.organisation_id, name=name)
     db.add(team)
@@ -147,6 +167,8 @@ def find_organisation_by_join_code(db: Session, code: str) -> Organisation | Non
 
 
 def find_organisation_by_invite_token(db: Session, token: str) -> Organisation | None:
+    if not _looks_like_token(token):
+        return None
     return db.scalars(select(Organisation).where(Organisation.invite_token == token)).first()
 
 
@@ -242,7 +264,7 @@ def invite_person(db: Session, scope: Scope, *, email: str, name: str = "", role
                   team_id: int | None = None, invited_by: User | None = None) -> Invite:
     _require_manager(scope)
     email = normalise_email(email)
-    name = " ".join((name or "").split())[:200]
+    name = one_line(name)[:200]
     role = _check_role(role)
     team_id = _check_team(db, scope, team_id)
     already_member = db.scalars(
@@ -268,6 +290,8 @@ def invite_person(db: Session, scope: Scope, *, email: str, name: str = "", role
 
 
 def find_open_invite(db: Session, token: str) -> Invite | None:
+    if not _looks_like_token(token):
+        return None
     invite = db.scalars(select(Invite).where(Invite.token == token)).first()
     if invite is None or invite.accepted_at is not None or invite.expires_at <= utcnow():
         return None
@@ -322,11 +346,19 @@ def invite_from_csv(db: Session, scope: Scope, data: bytes, invited_by: User | N
     if not text.strip():
         raise InvalidInput(_l("The file is empty"), "file")
     reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
+        return _invite_rows(db, scope, reader, invited_by)
+    except csv.Error:
+        raise InvalidInput(_l("Line %(line)d of the file could not be read. Check it is a CSV file saved as UTF-8.",
+                              line=max(reader.reader.line_num, 1)), "file")
+
+
+def _invite_rows(db: Session, scope: Scope, reader: csv.DictReader, invited_by: User | None) -> CsvImportReport:
     headers = [(h or "").strip().lower() for h in (reader.fieldnames or [])]
     if "email" not in headers:
         raise InvalidInput(_l("The first row must name the columns, and one must be “email”"), "file")
     reader.fieldnames = headers
-    teams_by_name = {team.name.lower(): team.id for team in db.scalars(scope.teams())}
+    teams_by_name = {team.name.casefold(): team.id for team in db.scalars(scope.teams())}
     report = CsvImportReport()
     for count, row in enumerate(reader, start=1):
         if count > CSV_MAX_ROWS:
@@ -339,7 +371,7 @@ def invite_from_csv(db: Session, scope: Scope, data: bytes, invited_by: User | N
         team_name = (row.get("team") or "").strip()
         team_id = None
         if team_name:
-            team_id = teams_by_name.get(team_name.lower())
+            team_id = teams_by_name.get(team_name.casefold())
             if team_id is None:
                 report.problems.append(CsvRowProblem(line, email, str(_l("No team called “%(team)s”", team=team_name))))
                 continue
