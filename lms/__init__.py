@@ -10,7 +10,7 @@ from lms import config as settings
 from lms import db
 from lms.errors import Forbidden, OutOfScope
 from lms.extensions import babel, csrf, limiter, login_manager
-from lms.i18n import language_options, local_date, page_language, select_locale
+from lms.i18n import language_options, local_date, page_language, select_locale, text_direction
 
 
 def create_app(overrides: dict | None = None) -> Flask:
@@ -23,24 +23,43 @@ def create_app(overrides: dict | None = None) -> Flask:
     csrf.init_app(app)
     limiter.init_app(app)
     _init_login(app)
+    _init_catalogue(app)
 
     from lms.admin.routes import blueprint as admin_blueprint
     from lms.auth.routes import blueprint as auth_blueprint
+    from lms.learn.routes import blueprint as learn_blueprint
     from lms.site.routes import blueprint as site_blueprint
 
     app.register_blueprint(site_blueprint)
     app.register_blueprint(auth_blueprint)
     app.register_blueprint(admin_blueprint)
+    app.register_blueprint(learn_blueprint)
 
     _init_errors(app)
     app.after_request(_security_headers)
     app.context_processor(_layout_context)
     app.add_template_filter(local_date)
+    app.add_template_global(text_direction)
+    app.add_template_global(db.utcnow, name="now")
 
     from lms.cli import register_commands
 
     register_commands(app)
     return app
+
+
+def _course_url(course_id: str, inside: str) -> str:
+    """Web addresses for references inside a course (they match lms/learn/routes.py)."""
+    if inside.startswith("modules/") and inside.endswith(".md"):
+        return f"/courses/{course_id}/lessons/{inside.removeprefix('modules/').removesuffix('.md')}"
+    return f"/courses/{course_id}/{inside}"
+
+
+def _init_catalogue(app: Flask) -> None:
+    from lms.catalogue import discover
+
+    # Courses are read once at start-up; a broken one is logged and left out, never a 500.
+    app.extensions["lms.catalogue"] = discover(app.config["COURSE_PATHS"], course_url=_course_url)
 
 
 def _init_login(app: Flask) -> None:

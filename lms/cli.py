@@ -1,6 +1,9 @@
 """The `lms` command: Flask's CLI (run, routes, shell) plus the project's own commands."""
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup
@@ -19,6 +22,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(db_group)
     app.cli.add_command(users_group)
     app.cli.add_command(demo_command)
+    app.cli.add_command(courses_group)
 
 
 @click.group("db", help="The database schema.")
@@ -86,3 +90,49 @@ def demo_command() -> None:
     click.echo("Demo data is ready. Sign in with any of these (password for all: %s):" % DEMO_PASSWORD)
     for email, description in accounts:
         click.echo(f"  {email:<34} {description}")
+
+
+@click.group("courses", help="Course plugins.")
+def courses_group() -> None:
+    pass
+
+
+@courses_group.command("list", help="The courses on offer, with their languages.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
+def courses_list(as_json: bool) -> None:
+    import json
+
+    courses = current_app.extensions["lms.catalogue"].all()
+    rows = [{
+        "id": course.id, "version": course.version, "title": course.title(),
+        "modules": len(course.module_slugs), "questions": len(course.question_bank), "slides": len(course.deck()),
+        "languages": course.languages,
+    } for course in courses]
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    for row in rows:
+        languages = ", ".join(f"{code} ({status})" for code, status in row["languages"].items())
+        click.echo(f"{row['id']}  {row['version']}  {row['title']}\n    {row['modules']} modules, "
+                   f"{row['questions']} questions, {row['slides']} slides; {languages}")
+    if not rows:
+        click.echo("No courses found.")
+
+
+@courses_group.command("check", help="Check courses and name the file and line of every fault (exit 1 if any).")
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, file_okay=False, path_type=Path))
+def courses_check(paths: tuple[Path, ...]) -> None:
+    from lms.catalogue import discover
+
+    catalogue = discover(list(paths), include_installed=False) if paths else discover(
+        current_app.config["COURSE_PATHS"])
+    for course in catalogue.all():
+        click.echo(f"ok      {course.id} {course.version} ({course.path})")
+    for folder, faults in catalogue.broken.items():
+        click.echo(f"FAULTS  {folder}", err=True)
+        for fault in faults:
+            click.echo(f"  {fault}", err=True)
+    if not catalogue.courses and not catalogue.broken:
+        raise click.ClickException("No courses found there.")
+    if catalogue.broken:
+        sys.exit(1)

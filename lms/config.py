@@ -45,6 +45,10 @@ def from_environment(overrides: dict | None = None) -> dict:
         "SECRET_KEY": overrides.get("SECRET_KEY") or _secret_key(env),
         "DATABASE_URL": os.environ.get("LMS_DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'lms.sqlite3'}"),
         # Public address used in emailed links (password reset, invites).
+        # Folders of course plugins, separated by ":" (os.pathsep); installed packages are found too.
+        "COURSE_PATHS": [Path(p) for p in os.environ.get("LMS_COURSE_PATHS", str(PROJECT_ROOT / "courses")).split(os.pathsep) if p],
+        # A completion this many days from expiry reopens its course as a refresher.
+        "REFRESHER_DAYS": int(os.environ.get("LMS_REFRESHER_DAYS", "60")),
         "BASE_URL": os.environ.get("LMS_BASE_URL", "http://127.0.0.1:5000"),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

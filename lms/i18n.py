@@ -88,3 +88,8 @@ def local_date(value, format: str = "long") -> str:
     if isinstance(value, datetime):
         value = to_user_timezone(value).date()
     return format_date(value, format)
+
+
+def text_direction(code: str) -> str:
+    """"rtl" or "ltr", for a block of content whose language may differ from the page's."""
+    return "rtl" if is_rtl(code) else "ltr"

@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import uuid
+from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -18,6 +19,7 @@ from lms.migrate import upgrade
 from lms.people import passwords
 
 POSTGRES_URL = os.environ.get("LMS_TEST_POSTGRES_URL")
+FIXTURE_COURSES = Path(__file__).parent / "fixtures" / "courses"
 DATABASES = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
 
 
@@ -79,6 +81,8 @@ def make_test_app(database_url: str, **overrides):
         "RATELIMIT_ENABLED": False,
         "BASE_URL": "http://localhost",
         "LMS_ENV": "development",
+        # A small course made for the tests; the real courses have tests of their own.
+        "COURSE_PATHS": [FIXTURE_COURSES],
     }
     config.update(overrides)
     return create_app(config)

@@ -44,25 +44,36 @@ def pseudo_catalogue(directory: Path) -> None:
         write_mo(mo, catalogue)
 
 
+VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+
+
 class VisibleText(HTMLParser):
+    """Visible text and labelling attributes, leaving out script, options, example files and
+    any element in another language than the page: that is course content, which has
+    translations of its own, not interface text."""
+
     def __init__(self):
         super().__init__()
         self.chunks: list[str] = []
-        self._skip = 0
+        self.stack: list[bool] = []  # for each open element: is its text skipped?
 
     def handle_starttag(self, tag, attrs):
-        if tag in ("script", "style", "pre", "option"):  # options list language names and data
-            self._skip += 1
-        for name, value in attrs:
-            if name in VISIBLE_ATTRIBUTES and value:
-                self.chunks.append(value)
+        attributes = dict(attrs)
+        skipped = bool(self.stack and self.stack[-1]) or tag in ("script", "style", "pre", "option") or (
+            tag != "html" and "lang" in attributes and not (attributes["lang"] or "").startswith(PSEUDO))
+        if not skipped:
+            for name in VISIBLE_ATTRIBUTES:
+                if attributes.get(name):
+                    self.chunks.append(attributes[name])
+        if tag not in VOID:
+            self.stack.append(skipped)
 
     def handle_endtag(self, tag):
-        if tag in ("script", "style", "pre", "option"):
-            self._skip -= 1
+        if tag not in VOID and self.stack:
+            self.stack.pop()
 
     def handle_data(self, data):
-        if not self._skip and data.strip():
+        if not (self.stack and self.stack[-1]) and data.strip():
             self.chunks.append(data)
 
 
@@ -103,7 +114,8 @@ DEMO_DATA = ["Northmoor Borough Council", "Eastgate Community Association", "Hou
              "Lena Kowalska", "Dev Sharma", "Farida Begum", "Ioana Popescu", "Sam Site-Admin", "orgadmin@example.org",
              "champion@example.org", "trainer@example.org", "learner@example.org", "learner2@example.org",
              "guardian@example.org", "eastgate-admin@example.org", "admin@example.org",
-             "http://localhost", "English", "esperanto", "Esperanto"]
+             "http://localhost", "English", "esperanto", "Esperanto",
+]
 
 
 def _babel_dates() -> list[str]:
@@ -157,3 +169,28 @@ def test_emails_are_marked(pseudo_client):
         links = re.findall(r"http://localhost/\S+", body)
         assert "⟦" in message["Subject"]
         assert unmarked(body, DEMO_DATA + links) == [], body
+
+
+def test_learning_pages_are_fully_marked(pseudo_client):
+    pseudo_client.sign_in("trainer@example.org")
+    pages = ["/courses", "/courses/tiny", "/courses/tiny/lessons/01-first", "/courses/tiny/lessons/02-second",
+             "/courses/tiny/quiz", "/courses/tiny/slides", "/courses/tiny/slides/2"]
+    # Course and lesson titles also stand in <title>, where no lang attribute can mark them.
+    from lms.catalogue import load_course
+    from tests.conftest import FIXTURE_COURSES
+
+    course = load_course(FIXTURE_COURSES / "tiny")[0]
+    titles = [course.title()] + [module.title for module in course.modules["en"].values()] + [s.title for s in course.deck()]
+    data = DEMO_DATA + titles
+    for path in pages:
+        assert unmarked(pseudo_client.get(path).get_data(as_text=True), data) == [], path
+    quiz = pseudo_client.submit("/courses/tiny/quiz", {}).headers["Location"]
+    unanswered = pseudo_client.submit(quiz, {}, form_page=quiz)
+    assert unanswered.status_code == 400
+    assert unmarked(unanswered.get_data(as_text=True), data) == []
+    names = dict.fromkeys(re.findall(r'name="(q-[^"]+)"', unanswered.get_data(as_text=True)))
+    result = pseudo_client.submit(quiz, {name: "a" for name in names}, form_page=quiz, follow_redirects=True)
+    assert unmarked(result.get_data(as_text=True), data) == []
+    refused = pseudo_client.submit(quiz, {name: "a" for name in names}, form_page="/courses/tiny/quiz")
+    assert refused.status_code == 400
+    assert unmarked(refused.get_data(as_text=True), data) == []

@@ -1,4 +1,5 @@
 """All tables, one module per area. Importing this package registers them on Base.metadata."""
+from lms.models.learning import Completion, LessonProgress, QuizAttempt
 from lms.models.people import Invite, Membership, Organisation, Role, Team, User
 
-__all__ = ["Invite", "Membership", "Organisation", "Role", "Team", "User"]
+__all__ = ["Completion", "Invite", "LessonProgress", "Membership", "Organisation", "QuizAttempt", "Role", "Team", "User"]

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
-from flask import Blueprint, abort, jsonify, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, jsonify, redirect, render_template, request, session, url_for
 from flask_login import current_user
 
 from lms import db
 from lms.extensions import limiter
 from lms.i18n import SESSION_KEY as LOCALE_KEY
+from lms import i18n
 from lms.i18n import available_locales
 from lms.people.scope import organisations_for
 from lms.people.services import format_join_code, membership_of
@@ -17,7 +18,8 @@ blueprint = Blueprint("site", __name__, template_folder="templates")
 @blueprint.get("/")
 def home():
     if not current_user.is_authenticated:
-        return render_template("site/welcome.html")
+        return render_template("site/welcome.html", courses=current_app.extensions["lms.catalogue"].all(),
+                               language=i18n.choose_language())
     database = db.get_session()
     organisations = organisations_for(database, current_user)
     current_id = services.current_organisation_id(session, organisations)

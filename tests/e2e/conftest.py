@@ -12,7 +12,8 @@ import threading
 import pytest
 from werkzeug.serving import make_server
 
-from tests.conftest import make_test_app
+from lms.config import PROJECT_ROOT
+from tests.conftest import FIXTURE_COURSES, make_test_app
 from lms import db
 from lms.demo import load_demo
 
@@ -33,7 +34,9 @@ def chromium_path() -> str:
 def live_server(sqlite_template, tmp_path_factory):
     path = tmp_path_factory.mktemp("live") / "lms.sqlite3"
     shutil.copy(sqlite_template, path)
-    app = make_test_app(f"sqlite:///{path}", TESTING=False, PROPAGATE_EXCEPTIONS=False)
+    # The real courses, so every lesson and slide is crawled, and the test course for its translation.
+    app = make_test_app(f"sqlite:///{path}", TESTING=False, PROPAGATE_EXCEPTIONS=False,
+                        COURSE_PATHS=[PROJECT_ROOT / "courses", FIXTURE_COURSES])
     with app.app_context():
         session = db.get_session()
         load_demo(session)

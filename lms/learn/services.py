@@ -1,0 +1,210 @@
+"""The learner's path through a course, without Flask: lessons read, quiz attempts,
+scoring on the server, completions and refreshers."""
+from __future__ import annotations
+
+import calendar
+import random
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from lms.catalogue import SOURCE_LANGUAGE, Course
+from lms.db import utcnow
+from lms.errors import InvalidInput, OutOfScope
+from lms.models import Completion, LessonProgress, QuizAttempt
+
+NOT_STARTED = "not_started"
+IN_PROGRESS = "in_progress"
+COMPLETED = "completed"
+REFRESHER_DUE = "refresher_due"
+
+
+def add_months(moment: datetime, months: int) -> datetime:
+    """The same day some months later, or the month's last day (31 Jan + 1 month = 28/29 Feb)."""
+    month_index = moment.month - 1 + months
+    year, month = moment.year + month_index // 12, month_index % 12 + 1
+    day = min(moment.day, calendar.monthrange(year, month)[1])
+    return moment.replace(year=year, month=month, day=day)
+
+
+def content_language(course: Course, language: str) -> str:
+    """The language the course is shown in: the one asked for if the course has it, else English."""
+    return language if language in course.languages else SOURCE_LANGUAGE
+
+
+# --- where a learner is in each course ----------------------------------------------------
+
+@dataclass
+class CourseState:
+    course: Course
+    status: str
+    completion: Completion | None = None        # the latest
+    lessons_read: set[str] = field(default_factory=set)  # in this round (since the last completion)
+    open_attempt_id: int | None = None
+
+    @property
+    def next_lesson(self) -> str | None:
+        return next((slug for slug in self.course.module_slugs if slug not in self.lessons_read), None)
+
+    @property
+    def lessons_done(self) -> int:
+        return sum(1 for slug in self.course.module_slugs if slug in self.lessons_read)
+
+
+def course_states(db: Session, user_id: int, courses: list[Course], *, refresher_days: int,
+                  now: datetime | None = None) -> list[CourseState]:
+    """Each course's state for the learner, in three queries however many courses there are."""
+    now = now or utcnow()
+    course_ids = [course.id for course in courses]
+    latest: dict[str, Completion] = {}
+    for completion in db.scalars(select(Completion).where(Completion.user_id == user_id, Completion.course_id.in_(course_ids))):
+        current = latest.get(completion.course_id)
+        if current is None or completion.completed_at > current.completed_at:
+            latest[completion.course_id] = completion
+    reads: dict[str, list[LessonProgress]] = {}
+    for progress in db.scalars(select(LessonProgress).where(LessonProgress.user_id == user_id, LessonProgress.course_id.in_(course_ids))):
+        reads.setdefault(progress.course_id, []).append(progress)
+    open_attempts = {
+        attempt.course_id: attempt for attempt in db.scalars(
+            select(QuizAttempt).where(QuizAttempt.user_id == user_id, QuizAttempt.course_id.in_(course_ids),
+                                      QuizAttempt.submitted_at.is_(None)).order_by(QuizAttempt.id))
+    }
+    any_attempt = {course_id for (course_id,) in db.execute(
+        select(QuizAttempt.course_id).where(QuizAttempt.user_id == user_id, QuizAttempt.course_id.in_(course_ids)).distinct())}
+
+    states = []
+    for course in courses:
+        completion = latest.get(course.id)
+        since = completion.completed_at if completion else None
+        read = {p.module_slug for p in reads.get(course.id, []) if since is None or p.read_at > since}
+        attempt = open_attempts.get(course.id)
+        if completion is not None and completion.expires_at - timedelta(days=refresher_days) > now:
+            status = COMPLETED
+        elif completion is not None:
+            status = REFRESHER_DUE
+        elif read or course.id in any_attempt:
+            status = IN_PROGRESS
+        else:
+            status = NOT_STARTED
+        states.append(CourseState(course, status, completion, read, attempt.id if attempt else None))
+    return states
+
+
+def course_state(db: Session, user_id: int, course: Course, *, refresher_days: int) -> CourseState:
+    return course_states(db, user_id, [course], refresher_days=refresher_days)[0]
+
+
+def mark_lesson_read(db: Session, user_id: int, course: Course, slug: str) -> None:
+    if slug not in course.module_slugs:
+        raise OutOfScope()
+    progress = db.scalars(select(LessonProgress).where(
+        LessonProgress.user_id == user_id, LessonProgress.course_id == course.id, LessonProgress.module_slug == slug)).first()
+    if progress is not None:
+        progress.read_at = utcnow()
+        db.flush()
+        return
+    try:
+        with db.begin_nested():
+            db.add(LessonProgress(user_id=user_id, course_id=course.id, module_slug=slug))
+    except IntegrityError:  # the same lesson marked from another tab at the same moment
+        pass
+
+
+# --- the quiz -----------------------------------------------------------------------------
+
+class AttemptFinished(InvalidInput):
+    def __init__(self):
+        super().__init__(_l("This quiz attempt has already been submitted. Your result is below; you can start a new attempt."))
+
+
+class CourseChanged(InvalidInput):
+    def __init__(self):
+        super().__init__(_l("This course was updated after you started the quiz. Please start a new attempt."))
+
+
+class BadSubmission(InvalidInput):
+    """A submission no honest form could send: a question or option not in the attempt."""
+
+
+class Unanswered(InvalidInput):
+    def __init__(self, question_ids: list[str]):
+        super().__init__(_l("Answer every question before you submit."))
+        self.question_ids = question_ids
+
+
+def start_attempt(db: Session, user_id: int, course: Course, language: str, *, rng: random.Random | None = None) -> QuizAttempt:
+    """An open attempt on the current version is carried on; otherwise questions are drawn afresh."""
+    if course.completion == "attendance":
+        raise InvalidInput(_l("This course is completed by attending a session, not online."))
+    existing = db.scalars(select(QuizAttempt).where(
+        QuizAttempt.user_id == user_id, QuizAttempt.course_id == course.id, QuizAttempt.submitted_at.is_(None),
+        QuizAttempt.course_version == course.version).order_by(QuizAttempt.id.desc())).first()
+    if existing is not None:
+        return existing
+    drawn = (rng or random.SystemRandom()).sample(sorted(course.question_bank), course.questions_per_attempt)
+    attempt = QuizAttempt(user_id=user_id, course_id=course.id, course_version=course.version,
+                          language=content_language(course, language), question_ids=drawn)
+    db.add(attempt)
+    db.flush()
+    return attempt
+
+
+def get_attempt(db: Session, user_id: int, course: Course, attempt_id: int) -> QuizAttempt:
+    attempt = db.get(QuizAttempt, attempt_id)
+    if attempt is None or attempt.user_id != user_id or attempt.course_id != course.id:
+        raise OutOfScope()
+    return attempt
+
+
+def check_answers(course: Course, attempt: QuizAttempt, answers: dict[str, list[str]]) -> None:
+    """Refuse anything an honest form could not send; list the questions left unanswered."""
+    for question_id, chosen in answers.items():
+        if question_id not in attempt.question_ids:
+            raise BadSubmission(_l("The answers name a question that is not in this attempt."))
+        question = course.question_bank[question_id]
+        valid = {option.id for option in question.options}
+        if any(option_id not in valid for option_id in chosen):
+            raise BadSubmission(_l("The answers name an option that is not in the question."))
+        if not question.multiple and len(chosen) > 1:
+            raise BadSubmission(_l("A question with one answer was given several."))
+    missing = [qid for qid in attempt.question_ids if not answers.get(qid)]
+    if missing:
+        raise Unanswered(missing)
+
+
+def submit_attempt(db: Session, user_id: int, course: Course, attempt_id: int, answers: dict[str, list[str]]) -> QuizAttempt:
+    """Score the attempt on the server. Of two submissions of one attempt (two tabs, a
+    resent form) exactly one is recorded; the other raises AttemptFinished."""
+    attempt = get_attempt(db, user_id, course, attempt_id)
+    if attempt.submitted_at is not None:
+        raise AttemptFinished()
+    if attempt.course_version != course.version or any(qid not in course.question_bank for qid in attempt.question_ids):
+        raise CourseChanged()
+    check_answers(course, attempt, answers)
+
+    chosen = {qid: sorted(set(answers[qid])) for qid in attempt.question_ids}
+    correct = sum(1 for qid in attempt.question_ids if set(chosen[qid]) == set(course.question_bank[qid].answers))
+    passed = 100 * correct >= course.pass_mark * attempt.total
+    now = utcnow()
+    # End the read transaction first, so that on SQLite the conditional update below waits
+    # for a concurrent submission to finish instead of failing on a stale snapshot.
+    db.commit()
+    result = db.execute(
+        update(QuizAttempt).where(QuizAttempt.id == attempt.id, QuizAttempt.submitted_at.is_(None))
+        .values(answers=chosen, correct=correct, passed=passed, submitted_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        db.rollback()
+        raise AttemptFinished()
+    if passed:
+        db.add(Completion(user_id=user_id, course_id=course.id, course_version=attempt.course_version,
+                          language=attempt.language, method="online", completed_at=now,
+                          expires_at=add_months(now, course.validity_months), attempt_id=attempt.id))
+    db.flush()
+    db.refresh(attempt)
+    return attempt

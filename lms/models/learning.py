@@ -1,0 +1,74 @@
+"""A learner's way through a course: lessons read, quiz attempts, completions."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from lms.db import Base, UTCDateTime, utcnow
+
+COURSE_ID_LENGTH = 64
+VERSION_LENGTH = 64
+
+
+class LessonProgress(Base):
+    """A lesson the learner has read; read_at moves on when they read it again (refreshers)."""
+
+    __tablename__ = "lesson_progress"
+    __table_args__ = (UniqueConstraint("user_id", "course_id", "module_slug", name="uq_lesson_progress_user_course_module"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    course_id: Mapped[str] = mapped_column(String(COURSE_ID_LENGTH))
+    module_slug: Mapped[str] = mapped_column(String(120))
+    read_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class QuizAttempt(Base):
+    """The questions drawn for one attempt, and once submitted, the answers and score."""
+
+    __tablename__ = "quiz_attempts"
+    __table_args__ = (Index("ix_quiz_attempts_user_course", "user_id", "course_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    course_id: Mapped[str] = mapped_column(String(COURSE_ID_LENGTH))
+    course_version: Mapped[str] = mapped_column(String(VERSION_LENGTH))
+    language: Mapped[str] = mapped_column(String(16))
+    question_ids: Mapped[list] = mapped_column(JSON)
+    answers: Mapped[dict | None] = mapped_column(JSON)  # question id -> list of option ids
+    correct: Mapped[int | None] = mapped_column(Integer)
+    passed: Mapped[bool | None] = mapped_column(Boolean)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def total(self) -> int:
+        return len(self.question_ids)
+
+    @property
+    def percent(self) -> int:
+        return round(100 * (self.correct or 0) / self.total) if self.total else 0
+
+
+class Completion(Base):
+    """A course completed, on the version and in the language it was earned in."""
+
+    __tablename__ = "completions"
+    __table_args__ = (
+        CheckConstraint("method IN ('online', 'attendance')", name="method"),
+        Index("ix_completions_user_course", "user_id", "course_id"),
+        Index("ix_completions_course_expires", "course_id", "expires_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    course_id: Mapped[str] = mapped_column(String(COURSE_ID_LENGTH))
+    course_version: Mapped[str] = mapped_column(String(VERSION_LENGTH))
+    language: Mapped[str] = mapped_column(String(16))
+    method: Mapped[str] = mapped_column(String(20))
+    completed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # One completion per attempt at most: a resent form cannot complete twice.
+    attempt_id: Mapped[int | None] = mapped_column(ForeignKey("quiz_attempts.id", ondelete="SET NULL"), unique=True)

@@ -1,0 +1,64 @@
+"""The shipped courses load cleanly and meet the size the issue sets for each:
+at least 5 modules of roughly 600-1,200 words, a bank of at least 20 questions with an
+explanation for every option, a deck of at least 15 slides with speaker notes, and
+3-5 learning outcomes."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from lms.catalogue import load_course
+from lms.config import PROJECT_ROOT
+
+COURSES = PROJECT_ROOT / "courses"
+SHIPPED = ["signs_of_radicalisation", "wrap", "web_guardians"]
+
+
+def test_the_three_courses_are_shipped():
+    found = sorted(path.name for path in COURSES.iterdir() if (path / "course.toml").exists())
+    assert found == sorted(SHIPPED)
+
+
+@pytest.fixture(params=SHIPPED)
+def course(request):
+    loaded, faults = load_course(COURSES / request.param)
+    assert faults == [], "\n".join(str(f) for f in faults)
+    return loaded
+
+
+def test_modules(course):
+    assert len(course.module_slugs) >= 5
+    for slug, module in course.modules["en"].items():
+        assert 600 <= module.words <= 1250, f"{course.id}/{slug} has {module.words} words"
+        assert 'class="box box--scenario"' in module.html, f"{course.id}/{slug} has no scenario"
+
+
+def test_question_bank(course):
+    bank = course.question_bank
+    assert len(bank) >= 20
+    assert len(bank) > course.questions_per_attempt, "a retake must be able to draw different questions"
+    for question in bank.values():
+        assert all(option.explanation for option in question.options)
+        if question.multiple:
+            assert re.search(r"all\s+that\s+apply", question.stem, re.I), question.id
+    scenarios = [q for q in bank.values() if len(q.stem.split()) >= 20]
+    assert len(scenarios) >= len(bank) / 2, "most questions should be scenarios"
+
+
+def test_slides(course):
+    deck = course.deck()
+    assert len(deck) >= 15
+    for slide in deck:
+        assert slide.notes_html.strip(), f"{course.id}: slide {slide.title!r} has no speaker notes"
+
+
+def test_learning_outcomes_and_pass_mark(course):
+    assert 3 <= len(course.learning_outcomes()) <= 5
+    assert 1 <= course.pass_mark <= 100
+
+
+def test_content_gives_the_numbers_to_call(course):
+    text = " ".join(m.html for m in course.modules["en"].values())
+    assert "999" in text
+    assert "0800 789 321" in text or course.id == "web_guardians" and "101" in text
