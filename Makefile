@@ -9,8 +9,9 @@ export LMS_ENV ?= development
 export LMS_DATABASE_URL ?= sqlite:///$(CURDIR)/instance/lms.sqlite3
 
 # Debian packages: fonts for Urdu, Arabic, Bengali and Gurmukhi; the browser the tests drive.
-FONT_PACKAGES := fonts-noto-core
-BROWSER_PACKAGES := chromium
+# WeasyPrint draws certificates with Pango; the tests read PDFs with poppler-utils.
+FONT_PACKAGES := fonts-noto-core libpango-1.0-0 libpangoft2-1.0-0
+BROWSER_PACKAGES := chromium poppler-utils
 
 .PHONY: install run test bench system-packages browser clean
 

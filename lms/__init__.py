@@ -27,6 +27,7 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     from lms.admin.routes import blueprint as admin_blueprint
     from lms.auth.routes import blueprint as auth_blueprint
+    from lms.certify.routes import blueprint as certify_blueprint
     from lms.learn.routes import blueprint as learn_blueprint
     from lms.site.routes import blueprint as site_blueprint
 
@@ -34,12 +35,16 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.register_blueprint(auth_blueprint)
     app.register_blueprint(admin_blueprint)
     app.register_blueprint(learn_blueprint)
+    app.register_blueprint(certify_blueprint)
 
     _init_errors(app)
     app.after_request(_security_headers)
     app.context_processor(_layout_context)
     app.add_template_filter(local_date)
     app.add_template_global(text_direction)
+    from lms.certify.codes import display as display_code
+
+    app.add_template_global(display_code, name="display_code")
     app.add_template_global(db.utcnow, name="now")
 
     from lms.cli import register_commands

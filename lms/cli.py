@@ -23,6 +23,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(users_group)
     app.cli.add_command(demo_command)
     app.cli.add_command(courses_group)
+    app.cli.add_command(certificate_group)
 
 
 @click.group("db", help="The database schema.")
@@ -136,3 +137,54 @@ def courses_check(paths: tuple[Path, ...]) -> None:
         raise click.ClickException("No courses found there.")
     if catalogue.broken:
         sys.exit(1)
+
+
+@click.group("certificate", help="Certificate designs.")
+def certificate_group() -> None:
+    pass
+
+
+@certificate_group.command("render", help="Draw a preview certificate to a PDF, without touching the database.")
+@click.option("--course", "course_id", required=True, help="Course id, as in `lms courses list`.")
+@click.option("--name", required=True, help="The learner's name to show.")
+@click.option("--lang", "language", default="en", show_default=True, help="Language code, such as ur or pl.")
+@click.option("--template", "template_name", default=None, help="A folder in certificates/ (default: classic).")
+@click.option("--organisation", default="Example Organisation", show_default=True)
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, writable=True, path_type=Path))
+def certificate_render(course_id, name, language, template_name, organisation, out) -> None:
+    from babel import Locale, UnknownLocaleError
+
+    from lms.certify import codes, render
+    from lms.certify.services import fields_for
+    from lms.db import utcnow
+    from lms.learn.services import add_months
+    from lms.people.services import clean_name
+
+    course = current_app.extensions["lms.catalogue"].get(course_id)
+    if course is None:
+        known = ", ".join(c.id for c in current_app.extensions["lms.catalogue"].all()) or "none"
+        raise click.UsageError(f"No course {course_id!r}. Courses: {known}.")
+    templates = render.available_templates()
+    if template_name and template_name not in templates:
+        raise click.UsageError(f"No certificate template {template_name!r}. Templates: {', '.join(templates)}.")
+    try:
+        Locale.parse(language.replace("-", "_"))
+    except (UnknownLocaleError, ValueError):
+        raise click.UsageError(f"{language!r} is not a language code.")
+    try:
+        name = clean_name(name)
+    except InvalidInput as problem:
+        raise click.UsageError(str(problem.message))
+    now = utcnow()
+    code = codes.new_code()
+    base_url = current_app.config["BASE_URL"].rstrip("/")
+    with current_app.test_request_context():
+        fields = fields_for(name=name, course_title=course.title(language), completed_at=now,
+                            expires_at=add_months(now, course.validity_months), method="online",
+                            organisation=organisation, code=code, language=language.replace("-", "_"),
+                            verify_url=f"{base_url}/verify/{codes.display(code)}")
+    template = render.get_template(template_name)
+    html = render.render_html(template, fields, has_logo=False)
+    pdf = render.render_pdf(html, render.make_fetcher(template, logo=None, qr=render.qr_png(fields.verify_url)))
+    out.write_bytes(pdf)
+    click.echo(f"Wrote {out} ({len(pdf):,} bytes, template {template.name}).")

@@ -49,6 +49,9 @@ def from_environment(overrides: dict | None = None) -> dict:
         "COURSE_PATHS": [Path(p) for p in os.environ.get("LMS_COURSE_PATHS", str(PROJECT_ROOT / "courses")).split(os.pathsep) if p],
         # A completion this many days from expiry reopens its course as a refresher.
         "REFRESHER_DAYS": int(os.environ.get("LMS_REFRESHER_DAYS", "60")),
+        "VERIFY_RATE_LIMIT": os.environ.get("LMS_VERIFY_RATE_LIMIT", "30 per minute;300 per hour"),
+        # Drawn certificate PDFs, kept by a hash of their content.
+        "CERTIFICATE_CACHE_DIR": Path(os.environ.get("LMS_CERTIFICATE_CACHE_DIR", str(INSTANCE_DIR / "certificates"))),
         "BASE_URL": os.environ.get("LMS_BASE_URL", "http://127.0.0.1:5000"),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

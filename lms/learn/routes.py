@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request, send_from_directory,
-                   url_for)
+                   session, url_for)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -15,6 +15,8 @@ from lms.forms import ConfirmForm
 from lms.i18n import choose_language
 from lms.learn import services
 from lms.models import Membership, Role
+from lms.people.scope import organisations_for
+from lms.site.services import current_organisation_id
 
 blueprint = Blueprint("learn", __name__, template_folder="templates")
 
@@ -41,6 +43,10 @@ def _language(course: Course) -> tuple[str, str]:
     asked = request.args.get("lang") or choose_language()
     language = services.content_language(course, asked)
     return language, course.languages[language]
+
+
+def _current_organisation_id() -> int | None:
+    return current_organisation_id(session, organisations_for(db.get_session(), current_user))
 
 
 def _refresher_days() -> int:
@@ -153,7 +159,8 @@ def quiz(course_id: str, attempt_id: int):
             abort(400)
         try:
             answers = _answers_from_form(request.form)
-            services.submit_attempt(database, current_user.id, course, attempt.id, answers)
+            services.submit_attempt(database, current_user.id, course, attempt.id, answers,
+                                    organisation_id=_current_organisation_id())
         except services.Unanswered as unanswered:
             problem = unanswered
         except (services.AttemptFinished, services.CourseChanged, services.BadSubmission) as refused:

@@ -13,9 +13,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from lms.catalogue import SOURCE_LANGUAGE, Course
+from lms.certify.services import issue_certificate
 from lms.db import utcnow
 from lms.errors import InvalidInput, OutOfScope
-from lms.models import Completion, LessonProgress, QuizAttempt
+from lms.models import Certificate, Completion, LessonProgress, QuizAttempt
 
 NOT_STARTED = "not_started"
 IN_PROGRESS = "in_progress"
@@ -45,6 +46,7 @@ class CourseState:
     completion: Completion | None = None        # the latest
     lessons_read: set[str] = field(default_factory=set)  # in this round (since the last completion)
     open_attempt_id: int | None = None
+    certificate: Certificate | None = None  # of the latest completion
 
     @property
     def next_lesson(self) -> str | None:
@@ -57,7 +59,7 @@ class CourseState:
 
 def course_states(db: Session, user_id: int, courses: list[Course], *, refresher_days: int,
                   now: datetime | None = None) -> list[CourseState]:
-    """Each course's state for the learner, in three queries however many courses there are."""
+    """Each course's state for the learner, in five queries however many courses there are."""
     now = now or utcnow()
     course_ids = [course.id for course in courses]
     latest: dict[str, Completion] = {}
@@ -76,6 +78,9 @@ def course_states(db: Session, user_id: int, courses: list[Course], *, refresher
     any_attempt = {course_id for (course_id,) in db.execute(
         select(QuizAttempt.course_id).where(QuizAttempt.user_id == user_id, QuizAttempt.course_id.in_(course_ids)).distinct())}
 
+    certificates = {certificate.completion_id: certificate for certificate in db.scalars(
+        select(Certificate).where(Certificate.completion_id.in_([c.id for c in latest.values()])))} if latest else {}
+
     states = []
     for course in courses:
         completion = latest.get(course.id)
@@ -90,7 +95,8 @@ def course_states(db: Session, user_id: int, courses: list[Course], *, refresher
             status = IN_PROGRESS
         else:
             status = NOT_STARTED
-        states.append(CourseState(course, status, completion, read, attempt.id if attempt else None))
+        states.append(CourseState(course, status, completion, read, attempt.id if attempt else None,
+                                  certificates.get(completion.id) if completion else None))
     return states
 
 
@@ -176,7 +182,8 @@ def check_answers(course: Course, attempt: QuizAttempt, answers: dict[str, list[
         raise Unanswered(missing)
 
 
-def submit_attempt(db: Session, user_id: int, course: Course, attempt_id: int, answers: dict[str, list[str]]) -> QuizAttempt:
+def submit_attempt(db: Session, user_id: int, course: Course, attempt_id: int, answers: dict[str, list[str]],
+                   *, organisation_id: int | None = None) -> QuizAttempt:
     """Score the attempt on the server. Of two submissions of one attempt (two tabs, a
     resent form) exactly one is recorded; the other raises AttemptFinished."""
     attempt = get_attempt(db, user_id, course, attempt_id)
@@ -202,9 +209,13 @@ def submit_attempt(db: Session, user_id: int, course: Course, attempt_id: int, a
         db.rollback()
         raise AttemptFinished()
     if passed:
-        db.add(Completion(user_id=user_id, course_id=course.id, course_version=attempt.course_version,
-                          language=attempt.language, method="online", completed_at=now,
-                          expires_at=add_months(now, course.validity_months), attempt_id=attempt.id))
+        completion = Completion(user_id=user_id, course_id=course.id, course_version=attempt.course_version,
+                                language=attempt.language, method="online", completed_at=now,
+                                expires_at=add_months(now, course.validity_months), attempt_id=attempt.id)
+        db.add(completion)
+        db.flush()
+        # A completion issues its certificate, credited to the organisation the learner is in.
+        issue_certificate(db, completion.id, organisation_id)
     db.flush()
     db.refresh(attempt)
     return attempt

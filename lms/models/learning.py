@@ -2,11 +2,15 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Index, Integer, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.db import Base, UTCDateTime, utcnow
+
+if TYPE_CHECKING:
+    from lms.models.people import User
 
 COURSE_ID_LENGTH = 64
 VERSION_LENGTH = 64
@@ -72,3 +76,5 @@ class Completion(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # One completion per attempt at most: a resent form cannot complete twice.
     attempt_id: Mapped[int | None] = mapped_column(ForeignKey("quiz_attempts.id", ondelete="SET NULL"), unique=True)
+
+    user: Mapped[User] = relationship()

@@ -5,7 +5,7 @@ import enum
 import secrets
 from datetime import datetime
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.db import Base, UTCDateTime, utcnow
@@ -69,6 +69,10 @@ class Organisation(Base):
     join_code: Mapped[str] = mapped_column(String(16), unique=True, default=new_join_code)
     invite_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_token)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The organisation's choice of certificate design, and its logo (PNG, or sanitised SVG).
+    certificate_template: Mapped[str | None] = mapped_column(String(64))
+    logo: Mapped[bytes | None] = mapped_column(LargeBinary)
+    logo_type: Mapped[str | None] = mapped_column(String(32))
 
     teams: Mapped[list[Team]] = relationship(back_populates="organisation", cascade="all, delete-orphan", order_by="Team.name")
 

@@ -14,10 +14,10 @@ import unicodedata
 from dataclasses import dataclass
 
 from sqlalchemy import Select, false, func, or_, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, contains_eager, joinedload
 
 from lms.errors import OutOfScope
-from lms.models import Invite, Membership, Organisation, Role, Team, User
+from lms.models import Certificate, Completion, Invite, Membership, Organisation, Role, Team, User
 
 # The largest id an INTEGER primary key holds on both engines (PostgreSQL's is 32-bit). An id
 # typed into a URL beyond it matches nothing, and must not reach the driver, which would fail.
@@ -91,6 +91,20 @@ class Scope:
             .order_by(Invite.created_at.desc(), Invite.id.desc())
         )
         return query if self.can_manage else query.where(false())
+
+    def certificates(self) -> Select:
+        """Certificates this organisation issued, newest first, for its managers."""
+        query = (
+            select(Certificate)
+            .join(Certificate.completion)
+            .where(Certificate.organisation_id == self.organisation_id)
+            .options(contains_eager(Certificate.completion).joinedload(Completion.user))
+            .order_by(Certificate.issued_at.desc(), Certificate.id.desc())
+        )
+        return query if self.can_manage else query.where(false())
+
+    def certificate(self, db: Session, certificate_id: int) -> Certificate:
+        return _one(db, self.certificates().where(Certificate.id == certificate_id), certificate_id)
 
     def membership(self, db: Session, membership_id: int) -> Membership:
         return _one(db, self.people().where(Membership.id == membership_id), membership_id)

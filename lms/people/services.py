@@ -31,10 +31,16 @@ CSV_MAX_ROWS = 2000
 
 # --- people ---------------------------------------------------------------------------
 
+# Embeddings, overrides and isolates can make a name display as something else (on a
+# certificate, in a report); a name never needs them, as pages isolate names themselves.
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
 def one_line(raw: str | None) -> str:
     """Text for a one-line field: control characters become spaces (PostgreSQL refuses NUL
-    in text), runs of whitespace one space, and the ends trimmed."""
-    text = "".join(" " if unicodedata.category(ch) == "Cc" else ch for ch in (raw or ""))
+    in text), bidi controls are dropped, runs of whitespace become one space, and the ends
+    are trimmed."""
+    text = "".join(" " if unicodedata.category(ch) == "Cc" else ch for ch in (raw or "") if ch not in BIDI_CONTROLS)
     return " ".join(text.split())
 
 

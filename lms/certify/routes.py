@@ -1,0 +1,102 @@
+"""Certificates: the learner's download, the public verification page, and revocation."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from lms import db
+from lms.certify import codes, services
+from lms.certify.forms import RevokeForm, VerifyForm
+from lms.errors import InvalidInput, OutOfScope
+from lms.extensions import limiter
+from lms.forms import form_status, show_error
+from lms.pagination import page_number, paginate
+from lms.people.scope import scope_for
+
+blueprint = Blueprint("certify", __name__, template_folder="templates")
+
+
+def _verify_limit() -> str:
+    return current_app.config["VERIFY_RATE_LIMIT"]
+
+
+def _cache() -> services.PdfCache:
+    return services.PdfCache(current_app.config["CERTIFICATE_CACHE_DIR"])
+
+
+@blueprint.get("/certificates/<code>.pdf")
+@login_required
+def download(code: str):
+    database = db.get_session()
+    certificate = services.certificate_of_user(database, current_user.id, code)
+    drawing = services.drawing_for(database, certificate, current_app.extensions["lms.catalogue"],
+                                   base_url=current_app.config["BASE_URL"])
+    path = services.pdf_path(drawing, _cache())
+    response = send_file(path, mimetype="application/pdf", as_attachment=True,
+                         download_name=f"certificate-{codes.display(certificate.code)}.pdf", etag=drawing.key)
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response
+
+
+@blueprint.get("/verify")
+@limiter.limit(_verify_limit)
+def verify_form():
+    form = VerifyForm(request.args)
+    if "code" in request.args and form.validate():
+        code = codes.normalise(form.code.data)
+        if code is not None:
+            return redirect(url_for("certify.verify", code=codes.display(code)))
+        form.code.errors.append(_("That is not a valid verification code. Check each character and try again."))
+    status = 400 if "code" in request.args and form.errors else 200
+    return render_template("certify/verify_form.html", form=form), status
+
+
+@blueprint.get("/verify/<code>")
+@limiter.limit(_verify_limit)
+def verify(code: str):
+    database = db.get_session()
+    certificate = services.find_by_code(database, code)
+    if certificate is None:
+        abort(404)
+    catalogue = current_app.extensions["lms.catalogue"]
+    course = catalogue.get(certificate.completion.course_id)
+    return render_template(
+        "certify/verify.html", certificate=certificate, status=services.status_of(certificate),
+        name=certificate.completion.user.name, course_title=course.title() if course else certificate.completion.course_id,
+        code=codes.display(certificate.code))
+
+
+# --- for the organisation's admins -------------------------------------------------------
+
+@blueprint.get("/org/<int:organisation_id>/certificates")
+@login_required
+def organisation_certificates(organisation_id: int):
+    database = db.get_session()
+    scope = scope_for(database, current_user, organisation_id)
+    if not scope.can_manage:
+        raise OutOfScope()
+    page = paginate(database, scope.certificates(), page_number(request.args.get("page")))
+    return render_template("certify/organisation_certificates.html", organisation=scope.organisation, page=page,
+                           catalogue=current_app.extensions["lms.catalogue"], status_of=services.status_of,
+                           display=codes.display)
+
+
+@blueprint.route("/org/<int:organisation_id>/certificates/<int:certificate_id>/revoke", methods=["GET", "POST"])
+@login_required
+def revoke(organisation_id: int, certificate_id: int):
+    database = db.get_session()
+    scope = scope_for(database, current_user, organisation_id)
+    certificate = scope.certificate(database, certificate_id)
+    form = RevokeForm()
+    if form.validate_on_submit():
+        try:
+            services.revoke(database, certificate, reason=form.reason.data, revoked_by=current_user)
+        except InvalidInput as problem:
+            show_error(form, problem)
+        else:
+            database.commit()
+            flash(_("Certificate %(code)s has been revoked.", code=codes.display(certificate.code)))
+            return redirect(url_for("certify.organisation_certificates", organisation_id=organisation_id))
+    return render_template("certify/revoke.html", form=form, organisation=scope.organisation, certificate=certificate,
+                           name=certificate.completion.user.name, code=codes.display(certificate.code)), form_status(form)

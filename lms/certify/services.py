@@ -1,0 +1,191 @@
+"""Certificates without Flask routes: issuing, drawing (cached by content), verifying
+and revoking."""
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from babel.dates import format_date
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import to_user_timezone
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from lms.catalogue import Catalogue
+from lms.certify import codes, render
+from lms.db import utcnow
+from lms.errors import InvalidInput, OutOfScope
+from lms.i18n import is_rtl
+from lms.models import Certificate, Completion, Organisation, User
+
+VALID = "valid"
+EXPIRED = "expired"
+REVOKED = "revoked"
+
+
+class NoPassingCompletion(LookupError):
+    """A certificate needs a stored, passing completion behind it."""
+
+
+def issue_certificate(db: Session, completion_id: int, organisation_id: int | None) -> Certificate:
+    """The completion's certificate, issued now if it has none yet."""
+    completion = db.get(Completion, completion_id)
+    if completion is None:
+        raise NoPassingCompletion(completion_id)
+    existing = db.scalars(select(Certificate).where(Certificate.completion_id == completion.id)).first()
+    if existing is not None:
+        return existing
+    for _attempt in range(5):  # 80 random bits: a clash is astronomically unlikely, but harmless
+        certificate = Certificate(completion_id=completion.id, code=codes.new_code(), organisation_id=organisation_id)
+        try:
+            with db.begin_nested():
+                db.add(certificate)
+            return certificate
+        except IntegrityError:
+            existing = db.scalars(select(Certificate).where(Certificate.completion_id == completion.id)).first()
+            if existing is not None:
+                return existing
+    raise RuntimeError("could not draw a unique certificate code")
+
+
+def find_by_code(db: Session, typed: str) -> Certificate | None:
+    code = codes.normalise(typed)
+    if code is None:
+        return None
+    return db.scalars(select(Certificate).where(Certificate.code == code)).first()
+
+
+def status_of(certificate: Certificate, now: datetime | None = None) -> str:
+    if certificate.revoked_at is not None:
+        return REVOKED
+    if certificate.completion.expires_at <= (now or utcnow()):
+        return EXPIRED
+    return VALID
+
+
+def revoke(db: Session, certificate: Certificate, *, reason: str, revoked_by: User) -> None:
+    reason = " ".join((reason or "").split())
+    if not reason:
+        raise InvalidInput(_l("Give the reason for revoking the certificate"), "reason")
+    if len(reason) > 1000:
+        raise InvalidInput(_l("The reason must be 1,000 characters or fewer"), "reason")
+    if certificate.revoked_at is not None:
+        raise InvalidInput(_l("This certificate has already been revoked"), "reason")
+    certificate.revoked_at = utcnow()
+    certificate.revoked_reason = reason
+    certificate.revoked_by_id = revoked_by.id
+    db.flush()
+
+
+# --- drawing ------------------------------------------------------------------------------
+
+def _labels(method: str) -> tuple[dict, str]:
+    text = {
+        "heading": _("Certificate of completion"),
+        "certifies": _("This is to certify that"),
+        "completed": _("has completed the course"),
+        "completed_on": _("Completed on"),
+        "valid_until": _("Valid until"),
+        "method": _("How"),
+        "code": _("Verification code"),
+        "verify": _("Check that this certificate is genuine at"),
+    }
+    how = _("Session attended with a trainer") if method == "attendance" else _("Online course and quiz")
+    return text, how
+
+
+def _local_date(moment: datetime, language: str) -> str:
+    return format_date(to_user_timezone(moment).date(), "long", locale=language)
+
+
+def fields_for(*, name: str, course_title: str, completed_at: datetime, expires_at: datetime, method: str,
+               organisation: str, code: str, verify_url: str, language: str) -> render.CertificateFields:
+    """The certificate's words, in the language and script asked for."""
+    with force_locale(language):
+        text, how = _labels(method)
+    return render.CertificateFields(
+        name=name, course_title=course_title, completed_on=_local_date(completed_at, language),
+        expires_on=_local_date(expires_at, language), method=how, organisation=organisation,
+        code=codes.display(code), verify_url=verify_url, lang=language.replace("_", "-"),
+        dir="rtl" if is_rtl(language) else "ltr", text=text)
+
+
+@dataclass
+class Drawing:
+    """Everything needed to draw one certificate, and the key its PDF is cached under."""
+
+    template: render.CertificateTemplate
+    html: str
+    logo: tuple[bytes, str] | None
+    qr: bytes
+
+    @property
+    def key(self) -> str:
+        return render.cache_key(self.template, self.html, self.logo)
+
+    def fetcher(self):
+        return render.make_fetcher(self.template, logo=self.logo, qr=self.qr)
+
+
+def drawing_for(db: Session, certificate: Certificate, catalogue: Catalogue, *, base_url: str,
+                language: str | None = None) -> Drawing:
+    completion = certificate.completion
+    user = db.get(User, completion.user_id)
+    language = language or user.preferred_language or completion.language or "en"
+    course = catalogue.get(completion.course_id)
+    course_title = course.title(language) if course else completion.course_id
+    organisation: Organisation | None = certificate.organisation
+    verify_url = f"{base_url.rstrip('/')}/verify/{codes.display(certificate.code)}"
+    fields = fields_for(name=user.name, course_title=course_title, completed_at=completion.completed_at,
+                        expires_at=completion.expires_at, method=completion.method,
+                        organisation=organisation.name if organisation else "", code=certificate.code,
+                        verify_url=verify_url, language=language)
+    template = render.get_template(organisation.certificate_template if organisation else None)
+    logo = (organisation.logo, organisation.logo_type) if organisation and organisation.logo else None
+    html = render.render_html(template, fields, has_logo=logo is not None)
+    return Drawing(template=template, html=html, logo=logo, qr=render.qr_png(verify_url))
+
+
+class PdfCache:
+    """PDFs kept on disk under a hash of everything drawn, so an unchanged certificate is
+    served without drawing it again, and any change (a corrected name) draws afresh."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+
+    def path(self, key: str) -> Path:
+        return self.folder / key[:2] / f"{key}.pdf"
+
+    def get(self, key: str) -> Path | None:
+        path = self.path(key)
+        return path if path.exists() else None
+
+    def put(self, key: str, pdf: bytes) -> Path:
+        path = self.path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Write then rename, so a reader never sees half a file.
+        handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".part")
+        with os.fdopen(handle, "wb") as out:
+            out.write(pdf)
+        os.replace(temporary, path)
+        return path
+
+
+def pdf_path(drawing: Drawing, cache: PdfCache) -> Path:
+    cached = cache.get(drawing.key)
+    if cached is not None:
+        return cached
+    return cache.put(drawing.key, render.render_pdf(drawing.html, drawing.fetcher()))
+
+
+def certificate_of_user(db: Session, user_id: int, typed_code: str) -> Certificate:
+    certificate = find_by_code(db, typed_code)
+    if certificate is None or certificate.completion.user_id != user_id:
+        raise OutOfScope()
+    return certificate
