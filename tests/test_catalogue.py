@@ -141,6 +141,10 @@ def test_changing_content_changes_the_version_but_reviewing_a_translation_does_n
     edit(course_copy / "course.toml", 'ur = "draft"', 'ur = "reviewed"')
     reviewed, _ = load_course(course_copy)
     assert reviewed.version == before.version
+    edit(course_copy / "course.toml", 'ur = "ایک چھوٹا ٹیسٹ کورس"', 'ur = "ایک چھوٹا ٹیسٹ کورس (نیا)"')
+    edit(course_copy / "modules" / "01-first.ur.md", "یہ پہلا سبق ہے۔", "یہ پہلا سبق ہے، نیا۔")
+    retranslated, _ = load_course(course_copy)
+    assert retranslated.version == before.version
     edit(course_copy / "modules" / "02-second.md", "Talk to your safeguarding lead.", "Talk to your designated safeguarding lead.")
     changed, _ = load_course(course_copy)
     assert changed.version != before.version and changed.version.startswith("1.0.0+")

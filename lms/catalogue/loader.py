@@ -22,6 +22,7 @@ LANGUAGE = re.compile(r"^[a-z]{2,3}(_[A-Za-z]{2,4})?$")
 SLIDE_SEPARATOR = re.compile(r"^---[ \t]*$", re.MULTILINE)
 NOTES_MARKER = re.compile(r"^Note:[ \t]*$", re.MULTILINE)
 LINE_KEY = "__line__"
+LANGUAGE_TABLES = ("title", "summary", "audience", "learning_outcomes")
 
 
 # --- YAML with line numbers --------------------------------------------------------------
@@ -296,9 +297,11 @@ def _translation_files(folder: Path, pattern: str) -> dict[str, Path]:
 
 def _digest(manifest: dict, folder: Path, module_slugs: tuple[str, ...]) -> str:
     """A fingerprint of the English content: the lessons, quiz, deck and manifest, not
-    the translation statuses, so marking a translation reviewed changes no version."""
+    translations or their statuses, so translating a course or marking a translation
+    reviewed changes no version."""
     digest = hashlib.sha256()
-    stable = {key: value for key, value in manifest.items() if key != "translations"}
+    stable = {key: value.get(SOURCE_LANGUAGE) if key in LANGUAGE_TABLES and isinstance(value, dict) else value
+              for key, value in manifest.items() if key != "translations"}
     digest.update(json.dumps(stable, sort_keys=True, default=str).encode())
     for path in [folder / "modules" / f"{slug}.md" for slug in module_slugs] + [folder / "quiz.yaml", folder / "slides.md"]:
         digest.update(path.name.encode())
