@@ -371,3 +371,122 @@ def test_certificate_render_previews_without_a_database(tmp_path):
         failed = subprocess.run([str(BIN / "lms"), "certificate", "render", *flat, "--out", str(out)],
                                 capture_output=True, text=True, env=env)
         assert failed.returncode == 2 and message in failed.stderr, failed.stderr
+
+
+# --- the organisation's design and logo --------------------------------------------------------
+
+def png_logo(width=40, height=20) -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), (29, 79, 145)).save(out, format="PNG")
+    return out.getvalue()
+
+
+HOSTILE_SVG = b"""<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" viewBox="0 0 10 10" onload="alert(1)">
+<script>alert(1)</script><style>@import url(http://127.0.0.1:9/x.css);</style>
+<image href="file:///etc/passwd" width="10" height="10"/><use xlink:href="http://127.0.0.1:9/x.svg#a"/>
+<foreignObject><p xmlns="http://www.w3.org/1999/xhtml">hi</p></foreignObject>
+<rect width="10" height="10" fill="url(http://127.0.0.1:9/p)" style="fill:url(http://127.0.0.1:9/q)"/>
+<circle cx="5" cy="5" r="4" fill="#1d4f91"/><use href="#c"/></svg>"""
+
+
+@pytest.fixture
+def admin(app, demo):
+    client = FormClient(app.test_client(), [])
+    client.sign_in("orgadmin@example.org")
+    client.organisation = demo["organisations"]["Northmoor Borough Council"]
+    return client
+
+
+def upload(admin, data: bytes, filename: str, template: str = "classic", **extra):
+    import io
+
+    url = f"/org/{admin.organisation}/certificate-design"
+    return admin.submit(url, {"template": template, "logo": (io.BytesIO(data), filename), **extra},
+                        content_type="multipart/form-data")
+
+
+def stored_logo(app, admin):
+    from lms.models import Organisation
+
+    with app.app_context():
+        organisation = db.get_session().get(Organisation, admin.organisation)
+        return organisation.logo, organisation.logo_type, organisation.certificate_template
+
+
+def test_an_org_admin_chooses_a_design_and_uploads_a_png_logo(app, admin, passed, tmp_path):
+    response = upload(admin, png_logo(), "logo.png", template="simple")
+    assert response.status_code == 302
+    logo, kind, template = stored_logo(app, admin)
+    assert kind == "image/png" and logo.startswith(b"\x89PNG") and template == "simple"
+    preview = admin.get(f"/org/{admin.organisation}/certificate-design/preview.pdf")
+    assert preview.status_code == 200 and preview.data.startswith(b"%PDF")
+    learner = FormClient(app.test_client(), [])
+    learner.sign_in("learner@example.org")
+    pdf = learner.get(f"/certificates/{passed}.pdf").data
+    path = tmp_path / "with-logo.pdf"
+    path.write_bytes(pdf)
+    images = subprocess.run(["pdfimages", "-list", str(path)], capture_output=True, text=True, check=True).stdout
+    assert len(images.strip().splitlines()) == 4  # two header lines, the QR code and the logo
+
+
+def test_svg_logos_are_cut_down_to_drawing(app, admin):
+    assert upload(admin, HOSTILE_SVG, "logo.svg").status_code == 302
+    logo, kind, _ = stored_logo(app, admin)
+    assert kind == "image/svg+xml"
+    text = logo.decode()
+    for gone in ["script", "onload", "style", "foreignObject", "<image", "127.0.0.1", "file:", "alert"]:
+        assert gone not in text, gone
+    assert "<circle" in text and 'href="#c"' in text
+    render.render_pdf(*_design_render(app, admin))
+
+
+def _design_render(app, admin):
+    from lms.certify.services import sample_drawing
+    from lms.models import Organisation
+
+    with app.test_request_context():
+        organisation = db.get_session().get(Organisation, admin.organisation)
+        drawing = sample_drawing(organisation, "A course", base_url="http://localhost", language="en")
+        fetcher = drawing.fetcher()
+        return drawing.html, fetcher
+
+
+@pytest.mark.parametrize("data, filename, message", [
+    (b"GIF89a\x01\x00\x01\x00", "logo.gif", "must be a PNG or SVG"),
+    (b"\x89PNG\r\n\x1a\nnot really a png", "logo.png", "damaged or is not really a PNG"),
+    (b"<svg" + b" " * (600 * 1024) + b"/>", "big.svg", "smaller than 512 KB"),
+    (b'<?xml version="1.0"?><!DOCTYPE svg [<!ENTITY x "lol">]><svg xmlns="http://www.w3.org/2000/svg">&x;</svg>', "e.svg", "DOCTYPE"),
+    (b"<svg xmlns='http://www.w3.org/2000/svg'><unclosed></svg>", "broken.svg", "not really an SVG"),
+    (b"<html><body>hi</body></html>", "page.svg", "not really an SVG"),
+    (b"", "empty.png", "The logo file is empty"),
+])
+def test_bad_logos_get_a_clear_400_and_change_nothing(app, admin, data, filename, message):
+    before = stored_logo(app, admin)
+    response = upload(admin, data, filename)
+    assert response.status_code == 400
+    assert message in response.get_data(as_text=True)
+    assert stored_logo(app, admin) == before
+
+
+def test_an_unknown_design_is_refused(app, admin):
+    response = admin.submit(f"/org/{admin.organisation}/certificate-design", {"template": "../../etc"})
+    assert response.status_code == 400 and "Not a valid choice" in response.get_data(as_text=True)
+
+
+def test_removing_the_logo(app, admin):
+    upload(admin, png_logo(), "logo.png")
+    assert admin.submit(f"/org/{admin.organisation}/certificate-design", {"template": "classic", "remove_logo": "y"}).status_code == 302
+    assert stored_logo(app, admin)[0] is None
+
+
+def test_only_org_admins_set_the_design(app, demo):
+    organisation = demo["organisations"]["Northmoor Borough Council"]
+    for email in ["champion@example.org", "trainer@example.org", "learner@example.org", "eastgate-admin@example.org"]:
+        other = FormClient(app.test_client(), [])
+        other.sign_in(email)
+        assert other.get(f"/org/{organisation}/certificate-design").status_code == 404
+        assert other.get(f"/org/{organisation}/certificate-design/preview.pdf").status_code == 404

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import StringField, TextAreaField
+from flask_wtf.file import FileField
+from wtforms import BooleanField, RadioField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 
@@ -19,3 +20,10 @@ class RevokeForm(FlaskForm):
     reason = TextAreaField(_l("Reason"), validators=[DataRequired(_l("Give the reason for revoking the certificate")),
                                                       Length(max=1000, message=_l("The reason must be 1,000 characters or fewer"))],
                            description=_l("The person's certificate will show as revoked to anyone who checks it. The reason is kept for your records and not shown publicly."))
+
+
+class DesignForm(FlaskForm):
+    template = RadioField(_l("Certificate design"), choices=[], validate_choice=True)
+    logo = FileField(_l("Logo (optional)"), description=_l("A PNG or SVG file, smaller than 512 KB. It appears at the top of each certificate."),
+                     render_kw={"accept": ".png,.svg,image/png,image/svg+xml"})
+    remove_logo = BooleanField(_l("Remove the current logo"))

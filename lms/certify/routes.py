@@ -6,8 +6,8 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from lms import db
-from lms.certify import codes, services
-from lms.certify.forms import RevokeForm, VerifyForm
+from lms.certify import codes, render, services
+from lms.certify.forms import DesignForm, RevokeForm, VerifyForm
 from lms.errors import InvalidInput, OutOfScope
 from lms.extensions import limiter
 from lms.forms import form_status, show_error
@@ -100,3 +100,46 @@ def revoke(organisation_id: int, certificate_id: int):
             return redirect(url_for("certify.organisation_certificates", organisation_id=organisation_id))
     return render_template("certify/revoke.html", form=form, organisation=scope.organisation, certificate=certificate,
                            name=certificate.completion.user.name, code=codes.display(certificate.code)), form_status(form)
+
+
+def _managing_scope(organisation_id: int):
+    scope = scope_for(db.get_session(), current_user, organisation_id)
+    if not scope.can_manage:
+        raise OutOfScope()
+    return scope
+
+
+@blueprint.route("/org/<int:organisation_id>/certificate-design", methods=["GET", "POST"])
+@login_required
+def design(organisation_id: int):
+    database = db.get_session()
+    scope = _managing_scope(organisation_id)
+    organisation = scope.organisation
+    form = DesignForm(data={"template": organisation.certificate_template or render.DEFAULT_TEMPLATE})
+    form.template.choices = [(name, template.title) for name, template in render.available_templates().items()]
+    if form.validate_on_submit():
+        upload = form.logo.data
+        logo = (upload.read(), upload.filename or "") if upload and getattr(upload, "filename", "") else None
+        try:
+            services.set_design(database, organisation, template_name=form.template.data, logo_upload=logo,
+                                remove_logo=form.remove_logo.data)
+        except InvalidInput as problem:
+            database.rollback()
+            show_error(form, problem)
+        else:
+            database.commit()
+            flash(_("The certificate design has been saved."))
+            return redirect(url_for("certify.design", organisation_id=organisation_id))
+    return render_template("certify/design.html", form=form, organisation=organisation), form_status(form)
+
+
+@blueprint.get("/org/<int:organisation_id>/certificate-design/preview.pdf")
+@login_required
+def design_preview(organisation_id: int):
+    scope = _managing_scope(organisation_id)
+    catalogue = current_app.extensions["lms.catalogue"]
+    course = next(iter(catalogue.all()), None)
+    drawing = services.sample_drawing(scope.organisation, course.title() if course else "Prevent awareness",
+                                      base_url=current_app.config["BASE_URL"], language="en")
+    path = services.pdf_path(drawing, _cache())
+    return send_file(path, mimetype="application/pdf", download_name="certificate-preview.pdf")

@@ -189,3 +189,34 @@ def certificate_of_user(db: Session, user_id: int, typed_code: str) -> Certifica
     if certificate is None or certificate.completion.user_id != user_id:
         raise OutOfScope()
     return certificate
+
+
+def set_design(db: Session, organisation: Organisation, *, template_name: str, logo_upload: tuple[bytes, str] | None,
+               remove_logo: bool) -> None:
+    """An organisation's certificate design and logo; InvalidInput leaves both unchanged."""
+    from lms.certify.logos import clean_logo
+
+    if template_name not in render.available_templates():
+        raise InvalidInput(_l("Choose a certificate design from the list"), "template")
+    cleaned = clean_logo(*logo_upload) if logo_upload is not None else None
+    organisation.certificate_template = template_name
+    if cleaned is not None:
+        organisation.logo, organisation.logo_type = cleaned
+    elif remove_logo:
+        organisation.logo, organisation.logo_type = None, None
+    db.flush()
+
+
+def sample_drawing(organisation: Organisation, course_title: str, *, base_url: str, language: str) -> Drawing:
+    """A made-up certificate in the organisation's design, for previewing it."""
+    from lms.learn.services import add_months
+
+    now = utcnow()
+    code = codes.new_code()
+    verify_url = f"{base_url.rstrip('/')}/verify/{codes.display(code)}"
+    fields = fields_for(name="Alex Example", course_title=course_title, completed_at=now, expires_at=add_months(now, 24),
+                        method="online", organisation=organisation.name, code=code, verify_url=verify_url, language=language)
+    template = render.get_template(organisation.certificate_template)
+    logo = (organisation.logo, organisation.logo_type) if organisation.logo else None
+    html = render.render_html(template, fields, has_logo=logo is not None)
+    return Drawing(template=template, html=html, logo=logo, qr=render.qr_png(verify_url))
