@@ -52,6 +52,8 @@ def from_environment(overrides: dict | None = None) -> dict:
         "VERIFY_RATE_LIMIT": os.environ.get("LMS_VERIFY_RATE_LIMIT", "30 per minute;300 per hour"),
         # Drawn certificate PDFs, kept by a hash of their content.
         "CERTIFICATE_CACHE_DIR": Path(os.environ.get("LMS_CERTIFICATE_CACHE_DIR", str(INSTANCE_DIR / "certificates"))),
+        # Batches of certificates drawn for download, as one PDF or a ZIP.
+        "BATCH_DIR": Path(os.environ.get("LMS_BATCH_DIR", str(INSTANCE_DIR / "batches"))),
         "BASE_URL": os.environ.get("LMS_BASE_URL", "http://127.0.0.1:5000"),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

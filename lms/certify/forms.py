@@ -3,7 +3,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import BooleanField, RadioField, StringField, TextAreaField
+from wtforms import BooleanField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 
@@ -27,3 +27,10 @@ class DesignForm(FlaskForm):
     logo = FileField(_l("Logo (optional)"), description=_l("A PNG or SVG file, smaller than 512 KB. It appears at the top of each certificate."),
                      render_kw={"accept": ".png,.svg,image/png,image/svg+xml"})
     remove_logo = BooleanField(_l("Remove the current logo"))
+
+
+class BatchForm(FlaskForm):
+    kind = RadioField(_l("Format"), choices=[("pdf", _l("One PDF, a certificate on each page, for printing")),
+                                             ("zip", _l("A ZIP file of separate PDFs, for emailing"))],
+                      default="pdf", validate_choice=True)
+    course = SelectField(_l("Course"), choices=[], validate_choice=True)

@@ -188,14 +188,23 @@ def render_pdf(html: str, fetcher) -> bytes:
         return _document(html, fetcher).write_pdf()
 
 
-def render_pages_pdf(documents: list[tuple[str, object]]) -> bytes:
-    """Several certificates as one PDF, a page (or pages) each, in order."""
+def draw_document(html: str, fetcher):
+    """One certificate laid out, ready to be joined with others into one PDF."""
+    with _RENDER_LOCK:
+        return _document(html, fetcher)
+
+
+def join_documents(documents: list) -> bytes:
     if not documents:
         raise ValueError("nothing to render")
+    pages = [page for document in documents for page in document.pages]
     with _RENDER_LOCK:
-        rendered = [_document(html, fetcher) for html, fetcher in documents]
-        pages = [page for document in rendered for page in document.pages]
-        return rendered[0].copy(pages).write_pdf()
+        return documents[0].copy(pages).write_pdf()
+
+
+def render_pages_pdf(documents: list[tuple[str, object]]) -> bytes:
+    """Several certificates as one PDF, a page (or pages) each, in order."""
+    return join_documents([draw_document(html, fetcher) for html, fetcher in documents])
 
 
 def cache_key(template: CertificateTemplate, html: str, logo: tuple[bytes, str] | None) -> str:

@@ -6,8 +6,8 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from lms import db
-from lms.certify import codes, render, services
-from lms.certify.forms import DesignForm, RevokeForm, VerifyForm
+from lms.certify import batches, codes, render, services
+from lms.certify.forms import BatchForm, DesignForm, RevokeForm, VerifyForm
 from lms.errors import InvalidInput, OutOfScope
 from lms.extensions import limiter
 from lms.forms import form_status, show_error
@@ -77,7 +77,9 @@ def organisation_certificates(organisation_id: int):
     if not scope.can_manage:
         raise OutOfScope()
     page = paginate(database, scope.certificates(), page_number(request.args.get("page")))
+    batch_form = _batch_form()
     return render_template("certify/organisation_certificates.html", organisation=scope.organisation, page=page,
+                           batch_form=batch_form,
                            catalogue=current_app.extensions["lms.catalogue"], status_of=services.status_of,
                            display=codes.display)
 
@@ -143,3 +145,50 @@ def design_preview(organisation_id: int):
                                       base_url=current_app.config["BASE_URL"], language="en")
     path = services.pdf_path(drawing, _cache())
     return send_file(path, mimetype="application/pdf", download_name="certificate-preview.pdf")
+
+
+def _batch_form() -> BatchForm:
+    form = BatchForm()
+    form.course.choices = [("", _("All courses"))] + [(c.id, c.title()) for c in current_app.extensions["lms.catalogue"].all()]
+    return form
+
+
+@blueprint.post("/org/<int:organisation_id>/certificates/batches")
+@login_required
+def start_batch(organisation_id: int):
+    database = db.get_session()
+    scope = _managing_scope(organisation_id)
+    form = _batch_form()
+    if form.validate_on_submit():
+        try:
+            batch = batches.create_batch(database, scope, kind=form.kind.data, course_id=form.course.data or None,
+                                         requested_by=current_user)
+        except InvalidInput as problem:
+            show_error(form, problem)
+        else:
+            database.commit()
+            batches.start(current_app._get_current_object(), batch.id)
+            return redirect(url_for("certify.batch", organisation_id=organisation_id, batch_id=batch.id))
+    return render_template("certify/batch_form.html", form=form, organisation=scope.organisation), form_status(form)
+
+
+@blueprint.get("/org/<int:organisation_id>/certificates/batches/<int:batch_id>")
+@login_required
+def batch(organisation_id: int, batch_id: int):
+    database = db.get_session()
+    scope = _managing_scope(organisation_id)
+    found = batches.get_batch(database, scope, batch_id)
+    return render_template("certify/batch.html", batch=found, organisation=scope.organisation)
+
+
+@blueprint.get("/org/<int:organisation_id>/certificates/batches/<int:batch_id>/download")
+@login_required
+def batch_download(organisation_id: int, batch_id: int):
+    database = db.get_session()
+    scope = _managing_scope(organisation_id)
+    found = batches.get_batch(database, scope, batch_id)
+    path = batches.output_path(current_app.config["BATCH_DIR"], found)
+    if found.status != "done" or not path.exists():
+        abort(404)
+    mimetype = "application/pdf" if found.kind == "pdf" else "application/zip"
+    return send_file(path, mimetype=mimetype, as_attachment=True, download_name=f"certificates-{found.id}.{found.kind}")
