@@ -9,9 +9,9 @@ export LMS_ENV ?= development
 export LMS_DATABASE_URL ?= sqlite:///$(CURDIR)/instance/lms.sqlite3
 
 # Debian packages: fonts for Urdu, Arabic, Bengali and Gurmukhi; the browser the tests drive.
-# WeasyPrint draws certificates with Pango; the tests read PDFs with poppler-utils.
+# WeasyPrint draws certificates with Pango; the tests read PDFs with poppler-utils and QR codes with zbar-tools.
 FONT_PACKAGES := fonts-noto-core libpango-1.0-0 libpangoft2-1.0-0
-BROWSER_PACKAGES := chromium poppler-utils
+BROWSER_PACKAGES := chromium poppler-utils zbar-tools
 
 .PHONY: install run test bench system-packages browser clean
 

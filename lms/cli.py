@@ -185,6 +185,6 @@ def certificate_render(course_id, name, language, template_name, organisation, o
                             verify_url=f"{base_url}/verify/{codes.display(code)}")
     template = render.get_template(template_name)
     html = render.render_html(template, fields, has_logo=False)
-    pdf = render.render_pdf(html, render.make_fetcher(template, logo=None, qr=render.qr_png(fields.verify_url)))
+    pdf = render.render_pdf(html, render.make_fetcher(template, logo=None, qr=render.qr_image(fields.verify_url)))
     out.write_bytes(pdf)
     click.echo(f"Wrote {out} ({len(pdf):,} bytes, template {template.name}).")

@@ -234,7 +234,7 @@ def preview(name: str, language: str = "en", template: str | None = None) -> tup
         text={"heading": "Certificate of completion"})
     chosen = render.get_template(template)
     html = render.render_html(chosen, fields, has_logo=False)
-    fetcher = render.make_fetcher(chosen, logo=None, qr=render.qr_png(fields.verify_url))
+    fetcher = render.make_fetcher(chosen, logo=None, qr=render.qr_image(fields.verify_url))
     return render.render_pdf(html, fetcher), fetcher, html
 
 
@@ -340,8 +340,10 @@ def test_each_script_is_set_in_an_embedded_font_that_has_every_glyph(language, t
 def test_an_english_title_in_an_urdu_certificate_is_isolated(tmp_path):
     pdf, _fetcher, html = preview(SCRIPTS["ur"], language="ur")
     assert '<html lang="ur" dir="ltr">' in html or 'lang="ur"' in html
-    assert "<bdi>WRAP: Workshop to Raise Awareness of Prevent</bdi>" in html
-    assert '<bdi dir="ltr" class="code">ABCD-EFGH-JKMN-PQRS-T</bdi>' in html
+    # The title is a paragraph of its own with dir="auto" (its own direction, isolated);
+    # the code, inside a line of Urdu, is isolated left to right.
+    assert '<p class="course" dir="auto">WRAP: Workshop to Raise Awareness of Prevent</p>' in html
+    assert '<bdi dir="ltr">ABCD-EFGH-JKMN-PQRS-T</bdi>' in html
     text = pdf_text(pdf, tmp_path)
     assert "Workshop to Raise Awareness of Prevent" in text
     assert "ABCD-EFGH-JKMN-PQRS-T" in text
@@ -490,3 +492,13 @@ def test_only_org_admins_set_the_design(app, demo):
         other.sign_in(email)
         assert other.get(f"/org/{organisation}/certificate-design").status_code == 404
         assert other.get(f"/org/{organisation}/certificate-design/preview.pdf").status_code == 404
+
+
+def test_the_qr_code_reads_back_as_the_public_verification_url(app, client, passed, tmp_path):
+    pdf = tmp_path / "certificate.pdf"
+    pdf.write_bytes(client.get(f"/certificates/{passed}.pdf").data)
+    subprocess.run(["pdfimages", "-all", str(pdf), str(tmp_path / "image")], check=True)
+    images = sorted(tmp_path.glob("image-*"))
+    assert images, "the PDF has no QR image"
+    decoded = subprocess.run(["zbarimg", "--quiet", "--raw", *map(str, images)], capture_output=True, text=True).stdout.split()
+    assert decoded == [f"http://localhost/verify/{passed}"]

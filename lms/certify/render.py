@@ -24,7 +24,7 @@ DEFAULT_TEMPLATE = "classic"
 SCHEME = "lms-certificate"
 BASE_URL = f"{SCHEME}://template/"
 LOGO_URL = f"{SCHEME}://stored/logo"
-QR_URL = f"{SCHEME}://stored/qr.png"
+QR_URL = f"{SCHEME}://stored/qr.jpg"
 log = logging.getLogger(__name__)
 
 # Let relative references in the template resolve against our own scheme.
@@ -99,11 +99,19 @@ def render_html(template: CertificateTemplate, fields: CertificateFields, *, has
     return _environment(template.folder).get_template("certificate.html").render(**values)
 
 
-def qr_png(url: str) -> bytes:
-    # PNG rather than SVG: WeasyPrint places a small bitmap faster than it draws the paths.
-    buffer = io.BytesIO()
-    segno.make(url, error="m").save(buffer, kind="png", scale=4, border=2)
-    return buffer.getvalue()
+def qr_image(url: str) -> bytes:
+    """The QR code as a greyscale JPEG: WeasyPrint embeds a JPEG as it is, where a PNG would
+    be decoded and compressed again for every certificate. Drawn large and saved at high
+    quality, it scans as well as the PNG (a test reads it back out of the PDF)."""
+    from PIL import Image
+
+    png = io.BytesIO()
+    segno.make(url, error="m").save(png, kind="png", scale=6, border=2)
+    png.seek(0)
+    out = io.BytesIO()
+    with Image.open(png) as image:
+        image.convert("L").save(out, format="JPEG", quality=92)
+    return out.getvalue()
 
 
 class RefusedURL(Exception):
@@ -140,7 +148,7 @@ def _fetcher_class():
 
 
 def make_fetcher(template: CertificateTemplate, *, logo: tuple[bytes, str] | None, qr: bytes):
-    stored = {QR_URL: (qr, "image/png")}
+    stored = {QR_URL: (qr, "image/jpeg")}
     if logo is not None:
         stored[LOGO_URL] = logo
     return _fetcher_class()(template.folder, stored)
@@ -217,4 +225,4 @@ def cache_key(template: CertificateTemplate, html: str, logo: tuple[bytes, str] 
 
 
 __all__ = ["CertificateFields", "CertificateTemplate", "available_templates", "cache_key", "get_template",
-           "make_fetcher", "qr_png", "render_html", "render_pages_pdf", "render_pdf", "urljoin"]
+           "make_fetcher", "qr_image", "render_html", "render_pages_pdf", "render_pdf", "urljoin"]

@@ -149,7 +149,7 @@ def drawing_for(db: Session, certificate: Certificate, catalogue: Catalogue, *, 
     template = render.get_template(organisation.certificate_template if organisation else None)
     logo = (organisation.logo, organisation.logo_type) if organisation and organisation.logo else None
     html = render.render_html(template, fields, has_logo=logo is not None)
-    return Drawing(template=template, html=html, logo=logo, qr=render.qr_png(verify_url))
+    return Drawing(template=template, html=html, logo=logo, qr=render.qr_image(verify_url))
 
 
 class PdfCache:
@@ -219,4 +219,4 @@ def sample_drawing(organisation: Organisation, course_title: str, *, base_url: s
     template = render.get_template(organisation.certificate_template)
     logo = (organisation.logo, organisation.logo_type) if organisation.logo else None
     html = render.render_html(template, fields, has_logo=logo is not None)
-    return Drawing(template=template, html=html, logo=logo, qr=render.qr_png(verify_url))
+    return Drawing(template=template, html=html, logo=logo, qr=render.qr_image(verify_url))
