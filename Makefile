@@ -9,11 +9,12 @@ export LMS_ENV ?= development
 export LMS_DATABASE_URL ?= sqlite:///$(CURDIR)/instance/lms.sqlite3
 
 # Debian packages: fonts for Urdu, Arabic, Bengali and Gurmukhi; the browser the tests drive.
-# WeasyPrint draws certificates with Pango; the tests read PDFs with poppler-utils and QR codes with zbar-tools.
+# WeasyPrint draws certificates with Pango; the tests read PDFs with poppler-utils, QR codes
+# with zbar-tools, and check catalogues with gettext's msgfmt.
 FONT_PACKAGES := fonts-noto-core libpango-1.0-0 libpangoft2-1.0-0
-BROWSER_PACKAGES := chromium poppler-utils zbar-tools
+BROWSER_PACKAGES := chromium poppler-utils zbar-tools gettext
 
-.PHONY: install run test bench system-packages browser clean
+.PHONY: install run test bench i18n translations system-packages browser clean
 
 install: $(VENV)/.installed
 
@@ -43,14 +44,28 @@ system-packages:
 browser:
 	$(call ensure_debian_packages,$(BROWSER_PACKAGES))
 
-run: install system-packages
+# The interface catalogues: translations/<lang>/LC_MESSAGES/messages.po are the sources;
+# the compiled .mo files are built here and never committed.
+translations: install
+	@if ls translations/*/LC_MESSAGES/messages.po >/dev/null 2>&1; then $(BIN)/pybabel compile -q -d translations; fi
+
+# Extract every marked string, bring each catalogue up to date, and compile them.
+# A new language: .venv/bin/pybabel init -i translations/messages.pot -d translations -l xx
+i18n: install
+	$(BIN)/pybabel extract -q -F babel.cfg -k _l -k lazy_gettext --sort-by-file --project "Prevent LMS" \
+	  --copyright-holder "Prevent LMS" -o translations/messages.pot .
+	@if ls translations/*/LC_MESSAGES/messages.po >/dev/null 2>&1; then \
+	  $(BIN)/pybabel update -q -i translations/messages.pot -d translations --no-fuzzy-matching; fi
+	$(MAKE) translations
+
+run: install system-packages translations
 	@mkdir -p instance
 	$(BIN)/lms db upgrade
 	$(BIN)/lms demo
 	@echo "Serving Prevent LMS on http://$(HOST):$(PORT)/ (Ctrl+C to stop)"
 	$(BIN)/lms run --host $(HOST) --port $(PORT)
 
-test: install system-packages browser
+test: install system-packages browser translations
 	$(BIN)/python -m pytest
 
 bench: install

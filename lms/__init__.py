@@ -30,12 +30,14 @@ def create_app(overrides: dict | None = None) -> Flask:
     from lms.certify.routes import blueprint as certify_blueprint
     from lms.learn.routes import blueprint as learn_blueprint
     from lms.site.routes import blueprint as site_blueprint
+    from lms.translate.routes import blueprint as translate_blueprint
 
     app.register_blueprint(site_blueprint)
     app.register_blueprint(auth_blueprint)
     app.register_blueprint(admin_blueprint)
     app.register_blueprint(learn_blueprint)
     app.register_blueprint(certify_blueprint)
+    app.register_blueprint(translate_blueprint)
 
     _init_errors(app)
     app.after_request(_security_headers)

@@ -24,6 +24,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(demo_command)
     app.cli.add_command(courses_group)
     app.cli.add_command(certificate_group)
+    app.cli.add_command(translations_group)
 
 
 @click.group("db", help="The database schema.")
@@ -188,3 +189,38 @@ def certificate_render(course_id, name, language, template_name, organisation, o
     pdf = render.render_pdf(html, render.make_fetcher(template, logo=None, qr=render.qr_image(fields.verify_url)))
     out.write_bytes(pdf)
     click.echo(f"Wrote {out} ({len(pdf):,} bytes, template {template.name}).")
+
+
+@click.group("translations", help="Interface catalogues and course translations.")
+def translations_group() -> None:
+    pass
+
+
+@translations_group.command("status", help="How complete each language is, in the interface and in each course.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def translations_status(as_json: bool) -> None:
+    import json
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from lms.translate.services import status_report
+
+    from sqlalchemy import inspect
+
+    try:
+        session = db.get_session()
+        if not inspect(session.connection()).has_table("translation_reviews"):
+            session = None
+    except SQLAlchemyError:
+        session = None  # no database yet: report the files alone, without reviews recorded there
+    report = status_report(session, current_app.extensions["lms.catalogue"],
+                           Path(current_app.config["BABEL_TRANSLATION_DIRECTORIES"]))
+    if as_json:
+        click.echo(json.dumps(report, ensure_ascii=False, indent=2))
+        return
+    for language, entry in report.items():
+        ui = entry["interface"]
+        click.echo(f"{language}: interface {ui['translated']}/{ui['total']} ({ui['share']:.0%})")
+        for course_id, course in entry["courses"].items():
+            click.echo(f"    {course_id:<28} {course['status']:<9} lessons {course['modules']:.0%}, "
+                       f"questions {course['questions']:.0%}, slides {course['slides']:.0%}")

@@ -21,7 +21,9 @@ def _discover(translations_dir: str) -> tuple[str, ...]:
     found = {"en"}
     root = Path(translations_dir)
     if root.is_dir():
-        for catalogue in root.glob("*/LC_MESSAGES/messages.po"):
+        # Only compiled catalogues: a language whose .mo is missing would show English
+        # text on a page marked as another language (`make translations` builds them).
+        for catalogue in root.glob("*/LC_MESSAGES/messages.mo"):
             found.add(catalogue.parent.parent.name)
     return tuple(sorted(found))
 
@@ -59,14 +61,7 @@ def is_rtl(code: str) -> bool:
 
 def language_options() -> list[tuple[str, str]]:
     """(code, name in its own language), for the selector and the account page."""
-    options = []
-    for code in available_locales():
-        try:
-            name = Locale.parse(code).get_display_name(code) or code
-        except (UnknownLocaleError, ValueError):
-            name = code
-        options.append((code, name[:1].upper() + name[1:]))
-    return options
+    return [(code, language_name(code)) for code in available_locales()]
 
 
 def page_language() -> dict[str, str]:
@@ -93,3 +88,12 @@ def local_date(value, format: str = "long") -> str:
 def text_direction(code: str) -> str:
     """"rtl" or "ltr", for a block of content whose language may differ from the page's."""
     return "rtl" if is_rtl(code) else "ltr"
+
+
+def language_name(code: str) -> str:
+    """A language's name in its own language, as people look for it."""
+    try:
+        name = Locale.parse(code).get_display_name(code) or code
+    except (UnknownLocaleError, ValueError):
+        return code
+    return name[:1].upper() + name[1:]

@@ -14,6 +14,7 @@ from lms.errors import InvalidInput
 from lms.forms import ConfirmForm
 from lms.i18n import choose_language
 from lms.learn import services
+from lms.translate.services import statuses as translation_statuses
 from lms.models import Membership, Role
 from lms.people.scope import organisations_for
 from lms.site.services import current_organisation_id
@@ -42,7 +43,7 @@ def _language(course: Course) -> tuple[str, str]:
     """(language to show the content in, its status): ?lang=en reads the English original."""
     asked = request.args.get("lang") or choose_language()
     language = services.content_language(course, asked)
-    return language, course.languages[language]
+    return language, translation_statuses(db.get_session(), course)[language]
 
 
 def _current_organisation_id() -> int | None:

@@ -78,3 +78,18 @@ class Completion(Base):
     attempt_id: Mapped[int | None] = mapped_column(ForeignKey("quiz_attempts.id", ondelete="SET NULL"), unique=True)
 
     user: Mapped[User] = relationship()
+
+
+class TranslationReview(Base):
+    """A person who reads the language has checked a course's translation."""
+
+    __tablename__ = "translation_reviews"
+    __table_args__ = (UniqueConstraint("course_id", "language", name="uq_translation_reviews_course_language"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[str] = mapped_column(String(COURSE_ID_LENGTH))
+    language: Mapped[str] = mapped_column(String(16))
+    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    reviewed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    reviewed_by: Mapped[User | None] = relationship()
