@@ -3,10 +3,12 @@ when LMS_TEST_POSTGRES_URL is set. Each database is migrated once per run; every
 starts from an empty schema (SQLite: a copy of the migrated file; PostgreSQL: TRUNCATE)."""
 from __future__ import annotations
 
+import html
 import os
 import re
 import shutil
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -158,3 +160,23 @@ def demo(app):
         organisations = {o.name: o.id for o in database.scalars(select(Organisation))}
         teams = {(t.organisation_id, t.name): t.id for t in database.scalars(select(Team))}
     return {"users": users, "organisations": organisations, "teams": teams}
+
+
+@contextmanager
+def database(app):
+    """The app's database session, for reading what a request left behind."""
+    with app.app_context():
+        yield db.get_session()
+
+
+def snapshot(app) -> dict:
+    """Every row of every table, to prove that a refused request changed nothing."""
+    with database(app) as session:
+        return {
+            table.name: [tuple(row) for row in session.execute(table.select().order_by(*table.primary_key.columns))]
+            for table in Base.metadata.sorted_tables
+        }
+
+
+def text_of(response) -> str:
+    return html.unescape(response.get_data(as_text=True))

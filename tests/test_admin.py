@@ -6,7 +6,6 @@ import csv
 import html
 import io
 import re
-from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
@@ -14,13 +13,13 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from lms import db
-from lms.db import Base, utcnow
+from lms.db import utcnow
 from lms.errors import InvalidInput
 from lms.models import Invite, Membership, Organisation, Team, User
 from lms.models.people import JOIN_CODE_ALPHABET
 from lms.people import services as people
 from lms.people.scope import scope_for
+from tests.conftest import database, snapshot, text_of
 
 NORTHMOOR = "Northmoor Borough Council"
 EASTGATE = "Eastgate Community Association"
@@ -28,22 +27,7 @@ EASTGATE = "Eastgate Community Association"
 
 # --- helpers ------------------------------------------------------------------------------
 
-@contextmanager
-def database(app):
-    with app.app_context():
-        yield db.get_session()
 
-
-def snapshot(app) -> dict:
-    with database(app) as session:
-        return {
-            table.name: [tuple(row) for row in session.execute(table.select().order_by(*table.primary_key.columns))]
-            for table in Base.metadata.sorted_tables
-        }
-
-
-def text_of(response) -> str:
-    return html.unescape(response.get_data(as_text=True))
 
 
 def count(app, model, *where) -> int:

@@ -2,17 +2,14 @@
 (/join) and the personal invitation emailed to one address (/invitation/<token>)."""
 from __future__ import annotations
 
-import html
 import re
-from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
-from tests.conftest import FormClient
-from lms import db
-from lms.db import Base, utcnow
+from tests.conftest import FormClient, database, snapshot, text_of
+from lms.db import utcnow
 from lms.models import Invite, Membership, Organisation, User
 from lms.models.people import JOIN_CODE_ALPHABET
 
@@ -30,19 +27,6 @@ GOOD = {
 
 # --- helpers ------------------------------------------------------------------------------
 
-@contextmanager
-def database(app):
-    with app.app_context():
-        yield db.get_session()
-
-
-def snapshot(app) -> dict:
-    """Every row of every table, to prove that a refused request changed nothing."""
-    with database(app) as session:
-        return {
-            table.name: [tuple(row) for row in session.execute(table.select().order_by(*table.primary_key.columns))]
-            for table in Base.metadata.sorted_tables
-        }
 
 
 def organisation(app, organisation_id: int) -> dict:
@@ -69,9 +53,6 @@ def invite_for(app, email: str) -> Invite | None:
     with database(app) as session:
         return session.scalars(select(Invite).where(Invite.email == email)).first()
 
-
-def text_of(response) -> str:
-    return html.unescape(response.get_data(as_text=True))
 
 
 def registration(**changes) -> dict:

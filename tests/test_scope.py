@@ -6,19 +6,16 @@ their own team only; learners and trainers see nobody's record; a site admin see
 """
 from __future__ import annotations
 
-import html
 import io
-from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import select
 
-from lms import db
-from lms.db import Base
 from lms.errors import InvalidInput, OutOfScope
 from lms.models import Invite, Membership, User
 from lms.people import services as people
 from lms.people.scope import organisations_for, scope_for
+from tests.conftest import database, snapshot, text_of
 
 NORTHMOOR = "Northmoor Borough Council"
 EASTGATE = "Eastgate Community Association"
@@ -29,22 +26,7 @@ HUGE = 99_999_999_999_999_999_999
 
 # --- helpers ------------------------------------------------------------------------------
 
-@contextmanager
-def database(app):
-    with app.app_context():
-        yield db.get_session()
 
-
-def snapshot(app) -> dict:
-    with database(app) as session:
-        return {
-            table.name: [tuple(row) for row in session.execute(table.select().order_by(*table.primary_key.columns))]
-            for table in Base.metadata.sorted_tables
-        }
-
-
-def text_of(response) -> str:
-    return html.unescape(response.get_data(as_text=True))
 
 
 def people_listed(page: str, candidates=NORTHMOOR_PEOPLE | EASTGATE_PEOPLE) -> set[str]:
