@@ -10,7 +10,7 @@ from lms import config as settings
 from lms import db
 from lms.errors import Forbidden, OutOfScope
 from lms.extensions import babel, csrf, limiter, login_manager
-from lms.i18n import language_options, local_date, page_language, select_locale, text_direction
+from lms.i18n import lang_attributes, language_options, local_date, page_language, select_locale, text_direction
 
 
 def create_app(overrides: dict | None = None) -> Flask:
@@ -44,6 +44,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.context_processor(_layout_context)
     app.add_template_filter(local_date)
     app.add_template_global(text_direction)
+    app.add_template_global(lang_attributes)
     from lms.certify.codes import display as display_code
 
     app.add_template_global(display_code, name="display_code")

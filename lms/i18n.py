@@ -97,3 +97,11 @@ def language_name(code: str) -> str:
     except (UnknownLocaleError, ValueError):
         return code
     return name[:1].upper() + name[1:]
+
+
+def lang_attributes(code: str):
+    """lang and dir for a piece of content in a language that may not be the page's: the
+    dir attribute also isolates it, so an English course title sits right in an Urdu page."""
+    from markupsafe import Markup, escape
+
+    return Markup(f'lang="{escape(code)}" dir="{text_direction(code)}"')
