@@ -62,3 +62,22 @@ def test_content_gives_the_numbers_to_call(course):
     text = " ".join(m.html for m in course.modules["en"].values())
     assert "999" in text
     assert "0800 789 321" in text or course.id == "web_guardians" and "101" in text
+
+
+REQUIRED_TRANSLATIONS = {
+    "web_guardians": {"ur", "ar", "bn", "pa", "pl", "ro"},
+    "wrap": {"ur", "pl", "bn"},
+    "signs_of_radicalisation": {"ur", "pl", "bn"},
+}
+
+
+@pytest.mark.parametrize("course_id", SHIPPED)
+def test_translations_are_complete_and_carry_a_status(course_id):
+    course, faults = load_course(COURSES / course_id)
+    assert faults == []
+    for language in REQUIRED_TRANSLATIONS[course_id]:
+        assert course.languages.get(language) in ("draft", "reviewed"), language
+        assert set(course.modules[language]) == set(course.module_slugs), language
+        assert set(course.questions[language]) == set(course.question_bank), language
+        assert len(course.slides[language]) == len(course.deck()), language
+        assert course.title(language) != course.title("en") and course.learning_outcomes(language) != course.learning_outcomes("en")
