@@ -47,15 +47,15 @@ browser:
 # The interface catalogues: translations/<lang>/LC_MESSAGES/messages.po are the sources;
 # the compiled .mo files are built here and never committed.
 translations: install
-	@if ls translations/*/LC_MESSAGES/messages.po >/dev/null 2>&1; then $(BIN)/pybabel compile -q -d translations; fi
+	@if ls translations/*/LC_MESSAGES/messages.po >/dev/null 2>&1; then $(BIN)/pybabel -q compile -d translations; fi
 
 # Extract every marked string, bring each catalogue up to date, and compile them.
 # A new language: .venv/bin/pybabel init -i translations/messages.pot -d translations -l xx
 i18n: install
-	$(BIN)/pybabel extract -q -F babel.cfg -k _l -k lazy_gettext --sort-by-file --project "Prevent LMS" \
+	$(BIN)/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext --sort-by-file --project "Prevent LMS" \
 	  --copyright-holder "Prevent LMS" -o translations/messages.pot .
 	@if ls translations/*/LC_MESSAGES/messages.po >/dev/null 2>&1; then \
-	  $(BIN)/pybabel update -q -i translations/messages.pot -d translations --no-fuzzy-matching; fi
+	  $(BIN)/pybabel -q update -i translations/messages.pot -d translations --no-fuzzy-matching; fi
 	$(MAKE) translations
 
 run: install system-packages translations
