@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import Flask, current_app, g, render_template, request, session
+from flask_babel import Babel
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -9,7 +10,7 @@ from werkzeug.exceptions import HTTPException
 from lms import config as settings
 from lms import db
 from lms.errors import Forbidden, OutOfScope
-from lms.extensions import babel, csrf, limiter, login_manager
+from lms.extensions import csrf, limiter, login_manager
 from lms.i18n import lang_attributes, language_options, local_date, page_language, select_locale, text_direction
 
 
@@ -19,7 +20,8 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.config.update(overrides or {})
 
     db.init_app(app)
-    babel.init_app(app, locale_selector=select_locale)
+    # One Babel per app: its translation cache belongs to the app's own catalogues.
+    Babel(app, locale_selector=select_locale)
     csrf.init_app(app)
     limiter.init_app(app)
     _init_login(app)

@@ -339,3 +339,17 @@ def test_add_months_clamps_to_the_end_of_the_month():
     assert add_months(datetime(2026, 1, 31, tzinfo=timezone.utc), 1) == datetime(2026, 2, 28, tzinfo=timezone.utc)
     assert add_months(datetime(2027, 11, 30, tzinfo=timezone.utc), 3) == datetime(2028, 2, 29, tzinfo=timezone.utc)
     assert add_months(datetime(2026, 5, 15, tzinfo=timezone.utc), 24) == datetime(2028, 5, 15, tzinfo=timezone.utc)
+
+
+def test_the_deck_is_shown_a_few_slides_a_page(app, demo, monkeypatch):
+    from lms.learn import routes
+
+    monkeypatch.setattr(routes, "SLIDES_PER_PAGE", 2)
+    trainer = FormClient(app.test_client(), [])
+    trainer.sign_in("trainer@example.org")
+    first = trainer.get("/courses/tiny/slides").get_data(as_text=True)
+    assert "Welcome" in first and "Notice, check, share" in first and "Where to get help" not in first
+    assert "Page 1 of 2" in first
+    second = trainer.get("/courses/tiny/slides?page=2").get_data(as_text=True)
+    assert "Where to get help" in second and 'start="3"' in second
+    assert trainer.get("/courses/tiny/slides?page=99").status_code == 200

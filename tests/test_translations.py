@@ -72,3 +72,36 @@ def test_translations_status_json(tmp_path):
     report = json.loads(done.stdout)
     assert report["ur"]["courses"]["tiny"] == {"status": "draft", "modules": 0.5, "questions": 1.0, "slides": 0.0}
     assert set(report["ur"]["interface"]) == {"translated", "total", "share"}
+
+
+def test_certificates_and_emails_come_out_in_the_learners_language(app, client, demo, tmp_path):
+    """Uses the shipped Polish catalogue (compiled by `make test`)."""
+    from lms.people import services as people
+    from tests.test_certificates import pdf_text
+    from tests.test_learn import answers_for, drawn_questions, start_quiz
+
+    from lms.i18n import available_locales
+
+    with app.test_request_context():
+        assert "pl" in available_locales(), "run `make translations` to compile the catalogues"
+    with app.app_context():
+        session = db.get_session()
+        learner = people.find_user_by_email(session, "learner@example.org")
+        learner.preferred_language = "pl"
+        session.commit()
+    client.submit("/forgot-password", {"email": "learner@example.org"})
+    assert client.outbox[-1]["Subject"] != "Reset your Prevent LMS password"
+    assert "hasło" in client.outbox[-1]["Subject"].lower() or "hasła" in client.outbox[-1]["Subject"].lower()
+    client.sign_in("learner@example.org")
+    quiz = start_quiz(client)
+    client.submit(quiz, answers_for(drawn_questions(client, quiz)), form_page=quiz)
+    with app.app_context():
+        from lms.certify import codes
+        from lms.models import Certificate
+
+        code = codes.display(db.get_session().scalars(select(Certificate)).one().code)
+    text = pdf_text(client.get(f"/certificates/{code}.pdf").data, tmp_path)
+    assert "Certificate of completion" not in text
+    polish_months = ["stycznia", "lutego", "marca", "kwietnia", "maja", "czerwca", "lipca", "sierpnia", "września",
+                     "października", "listopada", "grudnia"]
+    assert any(month in text for month in polish_months)  # the dates, written by Babel in Polish

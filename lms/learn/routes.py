@@ -16,10 +16,12 @@ from lms.i18n import choose_language
 from lms.learn import services
 from lms.translate.services import statuses as translation_statuses
 from lms.models import Membership, Role
+from lms.pagination import Page, page_number
 from lms.people.scope import organisations_for
 from lms.site.services import current_organisation_id
 
 blueprint = Blueprint("learn", __name__, template_folder="templates")
+SLIDES_PER_PAGE = 6
 
 
 @blueprint.before_request
@@ -213,7 +215,15 @@ def slides(course_id: str):
     if not _may_present():
         abort(404)
     language, status = _language(course)
-    return render_template("learn/slides.html", course=course, deck=course.deck(language), language=language, status=status)
+    deck = course.deck(language)
+    # A few slides a page keeps each page light on a phone; each page still prints whole.
+    number = page_number(request.args.get("page"))
+    pages = max(1, -(-len(deck) // SLIDES_PER_PAGE))
+    number = min(number, pages)
+    first = (number - 1) * SLIDES_PER_PAGE
+    page = Page(items=deck[first:first + SLIDES_PER_PAGE], number=number, per_page=SLIDES_PER_PAGE, total=len(deck))
+    return render_template("learn/slides.html", course=course, page=page, first=first, count=len(deck),
+                           language=language, status=status)
 
 
 @blueprint.get("/courses/<course_id>/slides/<int:number>")

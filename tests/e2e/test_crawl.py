@@ -99,23 +99,72 @@ def crawl(page, base_url: str) -> tuple[list[str], list[str]]:
     return visited, problems
 
 
-@pytest.mark.parametrize("role", list(ROLES))
-def test_crawl_every_reachable_page(browser, live_server, role):
+# English first for every role, then the same crawl in a right-to-left and a Latin-script language.
+CRAWLS = [(role, language) for language in ("en", "ur", "pl") for role in ROLES]
+
+
+def choose_language(page, base_url: str, language: str) -> None:
+    """The header's language selector, as a person uses it (it also saves their preference)."""
+    page.goto(f"{base_url}/")
+    page.select_option("#language-selector", language)
+    page.click("form.header-form:has(#language-selector) button")
+    page.wait_for_load_state()
+    assert page.get_attribute("html", "lang").startswith(language), page.get_attribute("html", "lang")
+
+
+@pytest.mark.parametrize("role, language", CRAWLS, ids=[f"{r}-{l}" for r, l in CRAWLS])
+def test_crawl_every_reachable_page(browser, live_server, role, language):
     context = browser.new_context()
     page = context.new_page()
     try:
         if ROLES[role]:
             sign_in(page, live_server, ROLES[role])
+        if language != "en":
+            choose_language(page, live_server, language)
         visited, problems = crawl(page, live_server)
+        if language != "en":
+            choose_language(page, live_server, "en")
     finally:
         context.close()
     REPORT.parent.mkdir(parents=True, exist_ok=True)
     report = json.loads(REPORT.read_text()) if REPORT.exists() else {}
-    report[role] = visited
+    report[f"{role} ({language})"] = visited
     REPORT.write_text(json.dumps(report, indent=2))
-    print(f"\n{role}: visited {len(visited)} pages: {', '.join(visited)}")
+    print(f"\n{role} in {language}: visited {len(visited)} pages")
     assert len(visited) >= 3, f"the crawl as {role} reached only {visited}"
     assert not problems, "\n".join(problems)
+
+
+def test_a_lesson_and_a_quiz_in_urdu_read_right_to_left(browser, live_server):
+    """Screenshots in test-results/, and the geometry a right-to-left reader expects."""
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    shots = REPORT.parent
+    shots.mkdir(parents=True, exist_ok=True)
+    try:
+        sign_in(page, live_server, "guardian@example.org")
+        choose_language(page, live_server, "ur")
+        page.goto(f"{live_server}/courses/web_guardians/lessons/02-checking-history-and-private-browsing")
+        assert page.get_attribute("html", "dir") == "rtl"
+        assert page.eval_on_selector("article.lesson", "e => getComputedStyle(e).direction") == "rtl"
+        assert page.get_attribute("article.lesson", "lang") == "ur"
+        previous = page.locator("a[rel=prev]").bounding_box()
+        following = page.locator("a[rel=next]").bounding_box()
+        assert following["x"] < previous["x"], "in Urdu the next lesson is to the left"
+        assert page.eval_on_selector("a[rel=next] .arrow", "e => getComputedStyle(e).transform") != "none"
+        page.screenshot(path=str(shots / "ur-lesson.png"), full_page=True)
+
+        page.goto(f"{live_server}/courses/web_guardians/quiz")
+        page.click("main form button[type=submit]")
+        page.wait_for_load_state()
+        first_choice = page.locator(".choice").first
+        radio = first_choice.locator("input").bounding_box()
+        label = first_choice.locator("label").bounding_box()
+        assert radio["x"] > label["x"], "in Urdu the radio button sits to the right of its answer"
+        page.screenshot(path=str(shots / "ur-quiz.png"), full_page=True)
+        choose_language(page, live_server, "en")
+    finally:
+        context.close()
 
 
 def axe_problems(page) -> list[str]:
