@@ -155,10 +155,8 @@ def certificate_group() -> None:
 def certificate_render(course_id, name, language, template_name, organisation, out) -> None:
     from babel import Locale, UnknownLocaleError
 
-    from lms.certify import codes, render
-    from lms.certify.services import fields_for
-    from lms.db import utcnow
-    from lms.learn.services import add_months
+    from lms.certify import render
+    from lms.certify.services import preview_drawing
     from lms.people.services import clean_name
 
     course = current_app.extensions["lms.catalogue"].get(course_id)
@@ -176,19 +174,13 @@ def certificate_render(course_id, name, language, template_name, organisation, o
         name = clean_name(name)
     except InvalidInput as problem:
         raise click.UsageError(str(problem.message))
-    now = utcnow()
-    code = codes.new_code()
-    base_url = current_app.config["BASE_URL"].rstrip("/")
     with current_app.test_request_context():
-        fields = fields_for(name=name, course_title=course.title(language), completed_at=now,
-                            expires_at=add_months(now, course.validity_months), method="online",
-                            organisation=organisation, code=code, language=language.replace("-", "_"),
-                            verify_url=f"{base_url}/verify/{codes.display(code)}")
-    template = render.get_template(template_name)
-    html = render.render_html(template, fields, has_logo=False)
-    pdf = render.render_pdf(html, render.make_fetcher(template, logo=None, qr=render.qr_image(fields.verify_url)))
+        drawing = preview_drawing(name=name, course_title=course.title(language), organisation_name=organisation,
+                                  template_name=template_name, logo=None, base_url=current_app.config["BASE_URL"],
+                                  language=language.replace("-", "_"), validity_months=course.validity_months)
+    pdf = render.render_pdf(drawing.html, drawing.fetcher())
     out.write_bytes(pdf)
-    click.echo(f"Wrote {out} ({len(pdf):,} bytes, template {template.name}).")
+    click.echo(f"Wrote {out} ({len(pdf):,} bytes, template {drawing.template.name}).")
 
 
 @click.group("translations", help="Interface catalogues and course translations.")

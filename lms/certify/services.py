@@ -207,16 +207,24 @@ def set_design(db: Session, organisation: Organisation, *, template_name: str, l
     db.flush()
 
 
-def sample_drawing(organisation: Organisation, course_title: str, *, base_url: str, language: str) -> Drawing:
-    """A made-up certificate in the organisation's design, for previewing it."""
+def preview_drawing(*, name: str, course_title: str, organisation_name: str, template_name: str | None,
+                    logo: tuple[bytes, str] | None, base_url: str, language: str, validity_months: int = 24) -> Drawing:
+    """A made-up certificate with a fresh code, for previewing a design: nothing is stored."""
     from lms.learn.services import add_months
 
     now = utcnow()
     code = codes.new_code()
     verify_url = f"{base_url.rstrip('/')}/verify/{codes.display(code)}"
-    fields = fields_for(name="Alex Example", course_title=course_title, completed_at=now, expires_at=add_months(now, 24),
-                        method="online", organisation=organisation.name, code=code, verify_url=verify_url, language=language)
-    template = render.get_template(organisation.certificate_template)
-    logo = (organisation.logo, organisation.logo_type) if organisation.logo else None
+    fields = fields_for(name=name, course_title=course_title, completed_at=now, expires_at=add_months(now, validity_months),
+                        method="online", organisation=organisation_name, code=code, verify_url=verify_url, language=language)
+    template = render.get_template(template_name)
     html = render.render_html(template, fields, has_logo=logo is not None)
     return Drawing(template=template, html=html, logo=logo, qr=render.qr_image(verify_url))
+
+
+def sample_drawing(organisation: Organisation, course_title: str, *, base_url: str, language: str) -> Drawing:
+    """The organisation's design and logo on a sample certificate."""
+    logo = (organisation.logo, organisation.logo_type) if organisation.logo else None
+    return preview_drawing(name="Alex Example", course_title=course_title, organisation_name=organisation.name,
+                           template_name=organisation.certificate_template, logo=logo, base_url=base_url,
+                           language=language)
