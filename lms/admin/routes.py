@@ -10,13 +10,13 @@ from sqlalchemy import select
 from lms import db
 from lms.admin.forms import (InviteForm, InviteUploadForm, MembershipForm, OrganisationForm, TeamForm, role_choices,
                              team_choices)
-from lms.errors import InvalidInput, OutOfScope
+from lms.errors import InvalidInput
 from lms.forms import ConfirmForm, form_status, show_error
 from lms.mail import send_email
 from lms.pagination import page_number, paginate
 from lms.models import Invite, Organisation
 from lms.people import services as people
-from lms.people.scope import Scope, scope_for
+from lms.people.scope import Scope, managing_scope_for, scope_for
 
 blueprint = Blueprint("admin", __name__, template_folder="templates")
 
@@ -55,10 +55,7 @@ def _scope(organisation_id: int) -> Scope:
 
 
 def _managing_scope(organisation_id: int) -> Scope:
-    scope = _scope(organisation_id)
-    if not scope.can_manage:
-        raise OutOfScope()
-    return scope
+    return managing_scope_for(db.get_session(), current_user, organisation_id)
 
 
 @blueprint.get("/org/<int:organisation_id>")

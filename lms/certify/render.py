@@ -11,7 +11,7 @@ import tomllib
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from urllib.parse import unquote, urljoin, urlsplit, uses_netloc, uses_relative
+from urllib.parse import unquote, urlsplit, uses_netloc, uses_relative
 
 import segno
 from jinja2 import FileSystemLoader, select_autoescape
@@ -224,5 +224,3 @@ def cache_key(template: CertificateTemplate, html: str, logo: tuple[bytes, str] 
     return digest.hexdigest()
 
 
-__all__ = ["CertificateFields", "CertificateTemplate", "available_templates", "cache_key", "get_template",
-           "make_fetcher", "qr_image", "render_html", "render_pages_pdf", "render_pdf", "urljoin"]

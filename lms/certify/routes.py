@@ -8,11 +8,11 @@ from flask_login import current_user, login_required
 from lms import db
 from lms.certify import batches, codes, render, services
 from lms.certify.forms import BatchForm, DesignForm, RevokeForm, VerifyForm
-from lms.errors import InvalidInput, OutOfScope
+from lms.errors import InvalidInput
 from lms.extensions import limiter
 from lms.forms import form_status, show_error
 from lms.pagination import page_number, paginate
-from lms.people.scope import scope_for
+from lms.people.scope import managing_scope_for, scope_for
 
 blueprint = Blueprint("certify", __name__, template_folder="templates")
 
@@ -73,9 +73,7 @@ def verify(code: str):
 @login_required
 def organisation_certificates(organisation_id: int):
     database = db.get_session()
-    scope = scope_for(database, current_user, organisation_id)
-    if not scope.can_manage:
-        raise OutOfScope()
+    scope = _managing_scope(organisation_id)
     page = paginate(database, scope.certificates(), page_number(request.args.get("page")))
     batch_form = _batch_form()
     return render_template("certify/organisation_certificates.html", organisation=scope.organisation, page=page,
@@ -105,10 +103,7 @@ def revoke(organisation_id: int, certificate_id: int):
 
 
 def _managing_scope(organisation_id: int):
-    scope = scope_for(db.get_session(), current_user, organisation_id)
-    if not scope.can_manage:
-        raise OutOfScope()
-    return scope
+    return managing_scope_for(db.get_session(), current_user, organisation_id)
 
 
 @blueprint.route("/org/<int:organisation_id>/certificate-design", methods=["GET", "POST"])

@@ -5,7 +5,6 @@ from flask import (Blueprint, abort, current_app, flash, redirect, render_templa
                    session, url_for)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import select
 from werkzeug.security import safe_join
 
 from lms import db
@@ -15,13 +14,14 @@ from lms.forms import ConfirmForm
 from lms.i18n import choose_language
 from lms.learn import services
 from lms.translate.services import statuses as translation_statuses
-from lms.models import Membership, Role
+from lms.models import Role
 from lms.pagination import Page, page_number
-from lms.people.scope import organisations_for
+from lms.people.scope import holds_role_anywhere, organisations_for
 from lms.site.services import current_organisation_id
 
 blueprint = Blueprint("learn", __name__, template_folder="templates")
 SLIDES_PER_PAGE = 6
+PRESENTERS = (Role.TRAINER.value, Role.ORG_ADMIN.value, Role.CHAMPION.value)
 
 
 @blueprint.before_request
@@ -202,11 +202,7 @@ def result(course_id: str, attempt_id: int):
 @blueprint.app_template_global("may_present")
 def _may_present() -> bool:
     """Trainers, champions and admins may show a course's slides and notes."""
-    if current_user.is_site_admin:
-        return True
-    presenters = [Role.TRAINER.value, Role.ORG_ADMIN.value, Role.CHAMPION.value]
-    return db.get_session().scalars(select(Membership.id).where(
-        Membership.user_id == current_user.id, Membership.role.in_(presenters))).first() is not None
+    return holds_role_anywhere(db.get_session(), current_user, PRESENTERS)
 
 
 @blueprint.get("/courses/<course_id>/slides")

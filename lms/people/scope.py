@@ -156,3 +156,19 @@ def organisations_for(db: Session, user: User) -> list[Organisation]:
             .order_by(Organisation.name)
         )
     )
+
+
+def managing_scope_for(db: Session, user: User, organisation_id: int) -> Scope:
+    """The user's view of an organisation they manage; OutOfScope for anyone else."""
+    scope = scope_for(db, user, organisation_id)
+    if not scope.can_manage:
+        raise OutOfScope()
+    return scope
+
+
+def holds_role_anywhere(db: Session, user: User, roles: tuple[str, ...]) -> bool:
+    """Site admins, and people with one of these roles in any organisation (for work that
+    is not about one organisation's people, such as showing slides or reviewing a translation)."""
+    if user.is_site_admin:
+        return True
+    return db.scalars(select(Membership.id).where(Membership.user_id == user.id, Membership.role.in_(roles))).first() is not None

@@ -4,23 +4,22 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
 from lms import db
 from lms.forms import ConfirmForm
 from lms.i18n import language_name
-from lms.models import Membership, Role
+from lms.models import Role
+from lms.people.scope import holds_role_anywhere
 from lms.translate import services
 
 blueprint = Blueprint("translate", __name__, template_folder="templates")
 
 
+REVIEWERS = (Role.TRAINER.value, Role.ORG_ADMIN.value)
+
+
 def _may_review() -> bool:
-    if current_user.is_site_admin:
-        return True
-    reviewers = [Role.TRAINER.value, Role.ORG_ADMIN.value]
-    return db.get_session().scalars(select(Membership.id).where(
-        Membership.user_id == current_user.id, Membership.role.in_(reviewers))).first() is not None
+    return holds_role_anywhere(db.get_session(), current_user, REVIEWERS)
 
 
 def _course(course_id: str):
