@@ -60,9 +60,16 @@ class SQLitePragmaError(RuntimeError):
     pass
 
 
+def _unicode_lower(value):
+    return value.lower() if isinstance(value, str) else value
+
+
 def _configure_sqlite_connection(dbapi_connection, _record) -> None:
     # Let SQLAlchemy manage transactions itself (pysqlite's own handling breaks SAVEPOINT).
     dbapi_connection.isolation_level = None
+    # SQLite's own lower() folds only A-Z, so a search for "ápostrophe" would miss "Ápostrophe";
+    # Python's folds every script, as PostgreSQL's does.
+    dbapi_connection.create_function("lower", 1, _unicode_lower, deterministic=True)
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute("PRAGMA foreign_keys = ON")

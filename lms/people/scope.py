@@ -60,23 +60,24 @@ class Scope:
             return column == self.own_team_id
         return false()
 
+    def membership_conditions(self) -> list:
+        """Where-clauses on Membership that keep a query inside this scope."""
+        conditions = [Membership.organisation_id == self.organisation_id]
+        team_filter = self._team_filter(Membership.team_id)
+        return conditions if team_filter is None else [*conditions, team_filter]
+
     def people(self, search: str = "") -> Select:
         """Memberships (with their users) this user may see, in this organisation,
         optionally only those whose name or email contains the search text."""
         query = (
             select(Membership)
             .join(Membership.user)
-            .where(Membership.organisation_id == self.organisation_id)
-            .options(joinedload(Membership.user), joinedload(Membership.team))
+            .where(*self.membership_conditions())
+            .options(contains_eager(Membership.user), joinedload(Membership.team))
             .order_by(User.name, User.id)
         )
-        # Control characters are dropped: PostgreSQL refuses NUL, and SQLite's LIKE stops at it.
-        term = "".join(ch for ch in search if unicodedata.category(ch) != "Cc").strip().lower()
-        if term:
-            query = query.where(or_(func.lower(User.name).contains(term, autoescape=True),
-                                    User.email.contains(term, autoescape=True)))
-        team_filter = self._team_filter(Membership.team_id)
-        return query if team_filter is None else query.where(team_filter)
+        condition = search_condition(search)
+        return query if condition is None else query.where(condition)
 
     def teams(self) -> Select:
         query = select(Team).where(Team.organisation_id == self.organisation_id).order_by(Team.name)
@@ -114,6 +115,16 @@ class Scope:
 
     def invite(self, db: Session, invite_id: int) -> Invite:
         return _one(db, self.invites().where(Invite.id == invite_id), invite_id)
+
+
+def search_condition(search: str):
+    """Name or email contains the text, ignoring case; None when there is nothing to find.
+    The query must join User."""
+    # Control characters are dropped: PostgreSQL refuses NUL, and SQLite's LIKE stops at it.
+    term = "".join(ch for ch in search if unicodedata.category(ch) != "Cc").strip().lower()
+    if not term:
+        return None
+    return or_(func.lower(User.name).contains(term, autoescape=True), User.email.contains(term, autoescape=True))
 
 
 def _one(db: Session, query: Select, wanted_id: int):
