@@ -28,10 +28,13 @@ def create_app(overrides: dict | None = None) -> Flask:
     _init_catalogue(app)
 
     from lms.admin.routes import blueprint as admin_blueprint
+    from lms.audit.routes import blueprint as audit_blueprint
     from lms.auth.routes import blueprint as auth_blueprint
     from lms.certify.routes import blueprint as certify_blueprint
     from lms.learn.routes import blueprint as learn_blueprint
+    from lms.reports.routes import blueprint as reports_blueprint
     from lms.site.routes import blueprint as site_blueprint
+    from lms.training.routes import blueprint as training_blueprint
     from lms.translate.routes import blueprint as translate_blueprint
 
     app.register_blueprint(site_blueprint)
@@ -40,6 +43,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.register_blueprint(learn_blueprint)
     app.register_blueprint(certify_blueprint)
     app.register_blueprint(translate_blueprint)
+    app.register_blueprint(training_blueprint)
+    app.register_blueprint(reports_blueprint)
+    app.register_blueprint(audit_blueprint)
 
     _init_errors(app)
     app.after_request(_security_headers)

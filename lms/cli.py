@@ -25,6 +25,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(courses_group)
     app.cli.add_command(certificate_group)
     app.cli.add_command(translations_group)
+    app.cli.add_command(reminders_group)
 
 
 @click.group("db", help="The database schema.")
@@ -87,7 +88,7 @@ def demo_command() -> None:
     from lms.demo import DEMO_PASSWORD, load_demo
 
     session = db.get_session()
-    accounts = load_demo(session)
+    accounts = load_demo(session, current_app.extensions["lms.catalogue"].all())
     session.commit()
     click.echo("Demo data is ready. Sign in with any of these (password for all: %s):" % DEMO_PASSWORD)
     for email, description in accounts:
@@ -216,3 +217,22 @@ def translations_status(as_json: bool) -> None:
         for course_id, course in entry["courses"].items():
             click.echo(f"    {course_id:<28} {course['status']:<9} lessons {course['modules']:.0%}, "
                        f"questions {course['questions']:.0%}, slides {course['slides']:.0%}")
+
+
+@click.group("reminders", help="Reminder emails about training.")
+def reminders_group() -> None:
+    pass
+
+
+@reminders_group.command("send-due", help="Email everyone whose completion is about to expire (run daily from cron).")
+def reminders_send_due() -> None:
+    from lms.db import utcnow
+    from lms.reports.reminders import send_due
+
+    # Links in the emails are built from LMS_BASE_URL, as for invitations.
+    with current_app.test_request_context():
+        totals = send_due(db.get_session(), current_app.extensions["lms.catalogue"].all(), now=utcnow(),
+                          refresher_days=current_app.config["REFRESHER_DAYS"])
+    click.echo(f"Reminders sent: {totals['sent']}; failed: {totals['failed']}.")
+    if totals["failed"]:
+        sys.exit(1)

@@ -6,8 +6,10 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from lms.catalogue import Course
 from lms.models import Organisation, Role, Team, User
 from lms.people import services as people
+from lms.training import services as training
 
 DEMO_PASSWORD = "demo-password"
 
@@ -51,7 +53,14 @@ def _team(session: Session, organisation: Organisation, name: str) -> Team:
     return team
 
 
-def load_demo(session: Session) -> list[tuple[str, str]]:
+# organisation -> (team, or None for everyone; days from joining): each installed course is required so.
+REQUIREMENTS = {
+    "Northmoor Borough Council": (None, 30),
+    "Eastgate Community Association": ("Web guardians", 60),
+}
+
+
+def load_demo(session: Session, courses: list[Course] = ()) -> list[tuple[str, str]]:
     organisations = {}
     teams = {}
     for name, team_names in ORGANISATIONS.items():
@@ -72,4 +81,11 @@ def load_demo(session: Session) -> list[tuple[str, str]]:
                                      team_id=team.id if team else None)
             descriptions.append(f"{DESCRIPTIONS[role]}, {organisation_name}" + (f" ({team_name})" if team_name else ""))
         accounts.append((email, "; ".join(descriptions)))
+
+    for organisation_name, (team_name, days) in REQUIREMENTS.items():
+        organisation = organisations[organisation_name]
+        team = teams[(organisation_name, team_name)] if team_name else None
+        for course in courses:
+            training.add_requirement(session, organisation.id, courses, course_id=course.id,
+                                     team_id=team.id if team else None, role=None, due_days=days)
     return accounts

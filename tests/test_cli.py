@@ -35,6 +35,9 @@ def test_db_upgrade_demo_and_users_create(cli_env):
         assert email in first.stdout
     again = run_lms("demo", env=cli_env)
     assert again.returncode == 0 and again.stdout == first.stdout  # idempotent
+    # Demo people have not completed anything, so nothing is about to expire.
+    due = run_lms("reminders", "send-due", env=cli_env)
+    assert due.returncode == 0 and "Reminders sent: 0; failed: 0." in due.stdout, due.stderr
 
     created = run_lms("users", "create", "--email", "New.Person@Example.org", "--name", "New Person",
                       "--organisation", "Northmoor Borough Council", "--role", "champion",

@@ -194,3 +194,32 @@ def test_learning_pages_are_fully_marked(pseudo_client):
     refused = pseudo_client.submit(quiz, {name: "a" for name in names}, form_page="/courses/tiny/quiz")
     assert refused.status_code == 400
     assert unmarked(refused.get_data(as_text=True), data) == []
+
+
+def test_report_pages_and_reminder_emails_are_fully_marked(app, pseudo_client):
+    from lms import db
+    from lms.catalogue import load_course
+    from lms.models import TrainingRequirement
+    from tests.conftest import FIXTURE_COURSES
+
+    with app.app_context():
+        session = db.get_session()
+        session.add(TrainingRequirement(organisation_id=1, course_id="tiny", team_id=1, role=None, due_days=30))
+        session.commit()
+    titles = [load_course(FIXTURE_COURSES / "tiny")[0].title()]
+    pseudo_client.sign_in("orgadmin@example.org")
+    pseudo_client.client.environ_base["HTTP_ACCEPT_LANGUAGE"] = PSEUDO
+    pseudo_client.get("/org/1/reports/people.csv")
+    for path in ["/org/1/reports", "/org/1/reports?team=1", "/org/1/reports/people", "/org/1/reports/people?course=tiny",
+                 "/org/1/reports/reminders?course=tiny", "/org/1/training", "/org/1/audit", "/org/1/reports/people?status=x"]:
+        html = pseudo_client.get(path).get_data(as_text=True)
+        assert unmarked(html, DEMO_DATA + titles + ["tiny", "status=not_started"]) == [], path
+    bad = pseudo_client.submit("/org/1/training/requirements", {"course_id": "tiny", "team_id": "", "role": "", "due_days": "-4"},
+                               form_page="/org/1/training")
+    assert bad.status_code == 400 and unmarked(bad.get_data(as_text=True), DEMO_DATA + titles) == []
+    pseudo_client.submit("/org/1/reports/reminders?course=tiny", form_page="/org/1/reports/reminders?course=tiny")
+    assert pseudo_client.outbox
+    for message in pseudo_client.outbox:
+        body = message.get_content()
+        assert "⟦" in message["Subject"]
+        assert unmarked(body, DEMO_DATA + titles + re.findall(r"http://localhost/\S+", body)) == [], body

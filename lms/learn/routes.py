@@ -18,6 +18,7 @@ from lms.models import Role
 from lms.pagination import Page, page_number
 from lms.people.scope import holds_role_anywhere, organisations_for
 from lms.site.services import current_organisation_id
+from lms.training.services import plan_for
 
 blueprint = Blueprint("learn", __name__, template_folder="templates")
 SLIDES_PER_PAGE = 6
@@ -58,8 +59,13 @@ def _refresher_days() -> int:
 
 @blueprint.get("/courses")
 def my_courses():
-    states = services.course_states(db.get_session(), current_user.id, catalogue().all(), refresher_days=_refresher_days())
-    return render_template("learn/my_courses.html", states=states, language=choose_language())
+    database = db.get_session()
+    plan = plan_for(database, current_user.id, _current_organisation_id(), catalogue().all())
+    states = services.course_states(database, current_user.id, plan.offered, refresher_days=_refresher_days())
+    # Required courses first, soonest deadline first; the rest keep the catalogue's order.
+    states.sort(key=lambda state: (state.course.id not in plan.due_days,
+                                   plan.due_days.get(state.course.id, 0)))
+    return render_template("learn/my_courses.html", states=states, plan=plan, language=choose_language())
 
 
 @blueprint.get("/courses/<course_id>")

@@ -90,8 +90,9 @@ def crawl(page, base_url: str) -> tuple[list[str], list[str]]:
         links = page.eval_on_selector_all("a[href]", "elements => elements.map(e => e.href)")
         for link in links:
             link, _fragment = urldefrag(link)
-            # Downloads (PDF certificates, ZIPs) are files, not pages: their tests are elsewhere.
-            if not link.startswith(base_url + "/") or "/static/" in link or link.endswith((".pdf", ".zip")):
+            # Downloads (PDF certificates, ZIPs, report exports) are files, not pages: their tests are elsewhere.
+            if (not link.startswith(base_url + "/") or "/static/" in link
+                    or urlparse(link).path.endswith((".pdf", ".zip", ".csv", ".xlsx"))):
                 continue
             if link not in seen:
                 seen.add(link)

@@ -1,0 +1,31 @@
+"""The audit log page, for org admins."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, render_template, request
+from flask_login import current_user, login_required
+
+from lms import db
+from lms.audit import services
+from lms.i18n import choose_language
+from lms.pagination import page_number
+from lms.people.scope import managing_scope_for
+
+blueprint = Blueprint("audit", __name__, template_folder="templates")
+
+
+@blueprint.before_request
+@login_required
+def require_sign_in():
+    return None
+
+
+@blueprint.get("/org/<int:organisation_id>/audit")
+def log(organisation_id: int):
+    database = db.get_session()
+    scope = managing_scope_for(database, current_user, organisation_id)
+    catalogue = current_app.extensions["lms.catalogue"]
+    language = choose_language()
+    titles = {course.id: course.title(language if language in course.languages else "en") for course in catalogue.all()}
+    return render_template("audit/log.html", scope=scope, organisation=scope.organisation,
+                           page=services.events(database, organisation_id, page_number(request.args.get("page"))),
+                           titles=titles)

@@ -1,0 +1,257 @@
+"""Who is trained: the dashboard, the people matrix, its exports and reminder emails.
+
+Champions see the team they champion, org admins their organisation, site admins any."""
+from __future__ import annotations
+
+import tempfile
+from dataclasses import asdict
+
+from flask import (Blueprint, Response, current_app, flash, redirect, render_template, request, stream_with_context,
+                   url_for)
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+
+from lms import db
+from lms.admin.forms import role_choices
+from lms.audit import services as audit
+from lms.db import utcnow
+from lms.errors import OutOfScope
+from lms.forms import ConfirmForm
+from lms.i18n import choose_language
+from lms.pagination import page_number
+from lms.people.scope import MAX_ID, Scope, scope_for
+from lms.reports import exports, reminders, services
+from lms.reports.status import STATUSES, Filters
+from lms.training.services import offered_courses
+
+blueprint = Blueprint("reports", __name__, template_folder="templates")
+
+STATUS_LABELS = {
+    "completed": _l("Completed"),
+    "refresher_due": _l("Refresher due"),
+    "expired": _l("Expired"),
+    "overdue": _l("Overdue"),
+    "in_progress": _l("In progress"),
+    "not_started": _l("Not started"),
+}
+SORT_LABELS = {
+    "name": _l("Name, A to Z"),
+    "-name": _l("Name, Z to A"),
+    "team": _l("Team"),
+    "role": _l("Role"),
+    "-joined": _l("Joined, newest first"),
+    "joined": _l("Joined, oldest first"),
+}
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+class BadFilter(ValueError):
+    pass
+
+
+@blueprint.before_request
+@login_required
+def require_sign_in():
+    return None
+
+
+@blueprint.errorhandler(BadFilter)
+def bad_filter(error: BadFilter):
+    return render_template("error.html", status=400, message=str(error)), 400
+
+
+def _report_scope(organisation_id: int) -> Scope:
+    scope = scope_for(db.get_session(), current_user, organisation_id)
+    if not scope.sees_people:
+        raise OutOfScope()
+    return scope
+
+
+def _courses(scope: Scope):
+    return offered_courses(db.get_session(), scope.organisation_id, current_app.extensions["lms.catalogue"].all())
+
+
+def _team_id(raw: str) -> int | None:
+    if raw == "":
+        return None
+    if raw == "none":
+        return 0
+    if raw.isascii() and raw.isdigit() and 0 < int(raw) <= MAX_ID:
+        return int(raw)
+    raise OutOfScope()
+
+
+def _filters(scope: Scope, courses) -> Filters:
+    """The filters in the query string, each checked against what this person may see."""
+    args = request.args
+    filters = Filters(team_id=_team_id(args.get("team", "")), course_id=args.get("course") or None,
+                      status=args.get("status") or None, role=args.get("role") or None, search=args.get("q", "")[:200])
+    if filters.status and filters.status not in STATUSES:
+        raise BadFilter(_("Choose a status from the list."))
+    if filters.role and filters.role not in dict(role_choices()):
+        raise BadFilter(_("Choose a role from the list."))
+    services.check_filters(db.get_session(), scope, filters, courses)
+    return filters
+
+
+def _sort() -> str:
+    sort = request.args.get("sort", services.DEFAULT_SORT)
+    if sort not in services.SORTS:
+        raise BadFilter(_("Choose a sort order from the list."))
+    return sort
+
+
+def _query_args(filters: Filters, sort: str | None = None) -> dict:
+    """Filters as URL parameters, leaving out the empty ones."""
+    team = {None: None, 0: "none"}.get(filters.team_id, filters.team_id)
+    args = {"team": team, "course": filters.course_id, "status": filters.status, "role": filters.role,
+            "q": filters.search or None, "sort": sort if sort and sort != services.DEFAULT_SORT else None}
+    return {key: value for key, value in args.items() if value is not None}
+
+
+def _title(course, language: str) -> str:
+    return course.title(language if language in course.languages else "en")
+
+
+def _now_and_refresher() -> dict:
+    return {"now": utcnow(), "refresher_days": current_app.config["REFRESHER_DAYS"]}
+
+
+@blueprint.get("/org/<int:organisation_id>/reports")
+def dashboard(organisation_id: int):
+    database = db.get_session()
+    scope = _report_scope(organisation_id)
+    courses = _courses(scope)
+    team_id = _team_id(request.args.get("team", ""))
+    services.check_filters(database, scope, Filters(team_id=team_id), courses)
+    reports = services.dashboard(database, scope, courses, team_id=team_id, **_now_and_refresher())
+    teams = database.scalars(scope.teams()).all()
+    return render_template("reports/dashboard.html", scope=scope, organisation=scope.organisation, reports=reports,
+                           teams=teams, team_id=team_id, statuses=STATUSES, labels=STATUS_LABELS,
+                           language=choose_language(), title=_title)
+
+
+@blueprint.get("/org/<int:organisation_id>/reports/people")
+def people(organisation_id: int):
+    database = db.get_session()
+    scope = _report_scope(organisation_id)
+    courses = _courses(scope)
+    filters, sort = _filters(scope, courses), _sort()
+    page = services.matrix(database, scope, filters, courses, page=page_number(request.args.get("page")), sort=sort,
+                           **_now_and_refresher())
+    return render_template(
+        "reports/people.html", scope=scope, organisation=scope.organisation, page=page, filters=filters, sort=sort,
+        courses=courses, shown=services.shown_courses(courses, filters), teams=database.scalars(scope.teams()).all(),
+        labels=STATUS_LABELS, sorts=SORT_LABELS, roles=dict(role_choices()), query_args=_query_args(filters, sort),
+        language=choose_language(), title=_title, remindable=reminders.REMINDABLE,
+    )
+
+
+def _logged(filters: Filters) -> dict:
+    """The filters that were set, for the audit log."""
+    return {key: value for key, value in asdict(filters).items() if value not in (None, "")}
+
+
+def _export(organisation_id: int, kind: str):
+    """The scope, and the header and streamed rows of the filtered matrix, once the export is
+    recorded in the audit log."""
+    scope = _report_scope(organisation_id)
+    courses = _courses(scope)
+    filters, sort = _filters(scope, courses), _sort()
+    database = db.get_session()
+    audit.record(database, scope.organisation_id, current_user, audit.EXPORT, format=kind,
+                 filters=_logged(filters))
+    database.commit()
+    language = choose_language()
+    shown = services.shown_courses(courses, filters)
+    labels = {status: str(label) for status, label in STATUS_LABELS.items()}
+    roles = {role: str(label) for role, label in role_choices()}
+    rows = (exports.values(row, shown, labels, roles) for row in services.stream_rows(
+        database, scope, filters, courses, sort=sort, **_now_and_refresher()))
+    return scope, exports.header(shown, language), rows
+
+
+def _filename(scope: Scope, extension: str) -> str:
+    return f"training-report-{scope.organisation_id}-{utcnow():%Y-%m-%d}.{extension}"
+
+
+@blueprint.get("/org/<int:organisation_id>/reports/people.csv")
+def export_csv(organisation_id: int):
+    scope, header, rows = _export(organisation_id, "csv")
+    database = db.get_session()
+
+    def body():
+        try:
+            for chunk in exports.csv_chunks(header, rows):
+                yield chunk.encode("utf-8")
+        finally:
+            # The request's own teardown may already have run: this session is closed here, as
+            # soon as the file is written or the download abandoned.
+            database.close()
+
+    return Response(stream_with_context(body()), mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="{_filename(scope, "csv")}"'})
+
+
+@blueprint.get("/org/<int:organisation_id>/reports/people.xlsx")
+def export_xlsx(organisation_id: int):
+    scope, header, rows = _export(organisation_id, "xlsx")
+    # openpyxl's write-only mode keeps rows on disk; the finished file is then sent in pieces.
+    spool = tempfile.TemporaryFile()
+    exports.write_xlsx(spool, _("Training"), header, rows)
+    spool.seek(0)
+
+    def chunks():
+        with spool:
+            while block := spool.read(64 * 1024):
+                yield block
+
+    return Response(chunks(), mimetype=XLSX_TYPE, headers={
+        "Content-Disposition": f'attachment; filename="{_filename(scope, "xlsx")}"'})
+
+
+def _reminder_plan(scope: Scope):
+    courses = _courses(scope)
+    filters = _filters(scope, courses)
+    if not filters.course_id:
+        raise BadFilter(_("Choose one course to send reminders about."))
+    if filters.status and filters.status not in reminders.REMINDABLE:
+        raise BadFilter(_("People who have completed the course do not need a reminder."))
+    course = next(course for course in courses if course.id == filters.course_id)
+    plan = reminders.plan_reminders(db.get_session(), scope, filters, course, **_now_and_refresher())
+    return filters, plan
+
+
+@blueprint.get("/org/<int:organisation_id>/reports/reminders")
+def reminder_preview(organisation_id: int):
+    scope = _report_scope(organisation_id)
+    filters, plan = _reminder_plan(scope)
+    sample = None
+    if plan.recipients:
+        subject, body = reminders.render_reminder(plan.recipients[0], plan.course, scope.organisation)
+        sample = {"subject": subject, "body": body}
+    return render_template(
+        "reports/reminders.html", scope=scope, organisation=scope.organisation, plan=plan, filters=filters,
+        query_args=_query_args(filters), sample=sample, labels=STATUS_LABELS, form=ConfirmForm(),
+        course_title=_title(plan.course, choose_language()), shown_names=reminders.PREVIEW_NAMES,
+    )
+
+
+@blueprint.post("/org/<int:organisation_id>/reports/reminders")
+def send_reminders(organisation_id: int):
+    database = db.get_session()
+    scope = _report_scope(organisation_id)
+    if not ConfirmForm().validate_on_submit():
+        raise BadFilter(_("The form had expired. Nothing was sent: please try again."))
+    # The people are worked out again now, so the week's limit holds even for a form sent twice.
+    filters, plan = _reminder_plan(scope)
+    now = utcnow()
+    sent, failed = reminders.send_reminders(database, scope.organisation, plan, sender=current_user, now=now)
+    audit.record(database, scope.organisation_id, current_user, audit.REMINDERS, course=plan.course.id, sent=sent,
+                 failed=failed, skipped=plan.recently_reminded, filters=_logged(filters))
+    database.commit()
+    flash(_("Reminders sent: %(sent)s.", sent=sent))
+    if failed:
+        flash(_("%(failed)s could not be sent. Try again later; they were not recorded as sent.", failed=failed))
+    return redirect(url_for("reports.people", organisation_id=organisation_id, **_query_args(filters)))

@@ -1,0 +1,231 @@
+"""Reports on who is trained, without Flask: the dashboard's counts, the people matrix
+and the rows the exports stream. Each takes a Scope, so nothing outside it is read."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from lms.catalogue import Course
+from lms.errors import OutOfScope
+from lms.models import Membership, Role, Team, User
+from lms.pagination import PER_PAGE, Page
+from lms.people.scope import Scope
+from lms.reports.status import COMPLETED, DONE, EXPIRED, REFRESHER_DUE, STATUSES, Filters, cells, person_conditions
+
+STREAM_BATCH = 1000
+
+SORTS = {
+    "name": lambda: (User.name, User.id),
+    "-name": lambda: (User.name.desc(), User.id.desc()),
+    "team": lambda: (Team.name.is_(None), Team.name, User.name, User.id),
+    "role": lambda: (Membership.role, User.name, User.id),
+    "joined": lambda: (Membership.joined_at, User.id),
+    "-joined": lambda: (Membership.joined_at.desc(), User.id.desc()),
+}
+DEFAULT_SORT = "name"
+
+
+# --- the dashboard ------------------------------------------------------------------------
+
+@dataclass
+class Counts:
+    """How the people one course is required of stand, and who completed it anyway."""
+
+    by_status: dict[str, int] = field(default_factory=lambda: dict.fromkeys(STATUSES, 0))
+    optional_done: int = 0
+
+    @property
+    def required(self) -> int:
+        return sum(self.by_status.values())
+
+    def percent(self, status: str) -> int:
+        # Half rounds up, as people expect (Python's round() would make 1 of 8 "12%").
+        return (200 * self.by_status[status] + self.required) // (2 * self.required) if self.required else 0
+
+    def add(self, other: Counts) -> None:
+        for status, number in other.by_status.items():
+            self.by_status[status] += number
+        self.optional_done += other.optional_done
+
+
+@dataclass
+class CourseReport:
+    course: Course
+    total: Counts
+    teams: list[tuple[str, Counts]]  # (team name, or "" for people in no team)
+
+
+def dashboard(db: Session, scope: Scope, courses: list[Course], *, now: datetime, refresher_days: int,
+              team_id: int | None = None) -> list[CourseReport]:
+    """Counts per course and team in one grouped query, however many people there are."""
+    if not courses:
+        return []
+    table = cells(scope, [course.id for course in courses], now=now, refresher_days=refresher_days)
+    required = table.c.due_days.is_not(None)
+    query = (
+        select(table.c.course_id, table.c.team_id, required.label("required"), table.c.status, func.count())
+        .group_by(table.c.course_id, table.c.team_id, required, table.c.status)
+    )
+    if team_id == 0:
+        query = query.where(table.c.team_id.is_(None))
+    elif team_id is not None:
+        query = query.where(table.c.team_id == team_id)
+    counts: dict[tuple[str, int | None], Counts] = {}
+    for course_id, row_team_id, is_required, status, number in db.execute(query):
+        entry = counts.setdefault((course_id, row_team_id), Counts())
+        if is_required:
+            entry.by_status[status] += number
+        elif status in DONE:
+            entry.optional_done += number
+
+    team_names = {team.id: team.name for team in db.scalars(scope.teams())}
+    reports = []
+    for course in courses:
+        total = Counts()
+        rows = []
+        for (course_id, row_team_id), entry in counts.items():
+            if course_id != course.id:
+                continue
+            total.add(entry)
+            rows.append((team_names.get(row_team_id, "") if row_team_id else "", entry))
+        # Teams by name, and people in no team last.
+        rows.sort(key=lambda row: (row[0] == "", row[0].casefold()))
+        reports.append(CourseReport(course, total, rows))
+    return reports
+
+
+# --- the matrix ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Cell:
+    status: str
+    required: bool
+    completed_at: datetime | None
+    expires_at: datetime | None
+    due: datetime | None  # the deadline of a required course never completed
+
+    @property
+    def date(self) -> datetime | None:
+        """The one date that matters for this status."""
+        if self.status == COMPLETED:
+            return self.completed_at
+        if self.status in (REFRESHER_DUE, EXPIRED):
+            return self.expires_at
+        return self.due
+
+
+@dataclass(frozen=True)
+class Person:
+    membership_id: int
+    name: str
+    email: str
+    team: str
+    role: str
+    joined_at: datetime
+
+
+@dataclass
+class Row:
+    person: Person
+    cells: dict[str, Cell]
+
+
+def _utc(moment) -> datetime | None:
+    """Timestamps read through a subquery: SQLite's may come back as text or naive; all are UTC."""
+    if moment is None:
+        return None
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
+
+
+def cell_from_row(row) -> Cell:
+    joined_at = _utc(row.joined_at)
+    never_completed = row.completed_at is None
+    due = joined_at + timedelta(days=row.due_days) if row.due_days is not None and never_completed else None
+    return Cell(row.status, row.due_days is not None, _utc(row.completed_at), _utc(row.expires_at), due)
+
+
+def check_filters(db: Session, scope: Scope, filters: Filters, courses: list[Course]) -> None:
+    """A filter naming something outside the scope is refused (404), not quietly emptied."""
+    if filters.team_id:
+        scope.team(db, filters.team_id)
+    elif filters.team_id == 0 and not scope.can_manage:  # people in no team are outside every champion's team
+        raise OutOfScope()
+    if filters.course_id and filters.course_id not in {course.id for course in courses}:
+        raise OutOfScope()
+    if filters.status and filters.status not in STATUSES:
+        raise OutOfScope()
+    if filters.role and filters.role not in Role.values():
+        raise OutOfScope()
+
+
+def shown_courses(courses: list[Course], filters: Filters) -> list[Course]:
+    """The course filter narrows the columns to one course."""
+    return [course for course in courses if course.id == filters.course_id] if filters.course_id else courses
+
+
+_PERSON_COLUMNS = (Membership.id, User.name, User.email, Team.name, Membership.role, Membership.joined_at)
+
+
+def _people(scope: Scope, filters: Filters, course_ids: list[str], sort: str, *, now: datetime, refresher_days: int):
+    conditions = person_conditions(scope, filters, course_ids, now=now, refresher_days=refresher_days)
+    return (
+        select(*_PERSON_COLUMNS)
+        .select_from(Membership).join(User, User.id == Membership.user_id).outerjoin(Team, Team.id == Membership.team_id)
+        .where(*conditions)
+        .order_by(*SORTS.get(sort, SORTS[DEFAULT_SORT])())
+    )
+
+
+def _person(row) -> Person:
+    membership_id, name, email, team, role, joined_at = row[:6]
+    return Person(membership_id, name, email, team or "", role, _utc(joined_at))
+
+
+def matrix(db: Session, scope: Scope, filters: Filters, courses: list[Course], *, page: int, sort: str = DEFAULT_SORT,
+           now: datetime, refresher_days: int, per_page: int = PER_PAGE) -> Page:
+    """One page of people, each Row holding their cell in every course shown: three queries."""
+    course_ids = [course.id for course in shown_courses(courses, filters)]
+    query = _people(scope, filters, course_ids, sort, now=now, refresher_days=refresher_days)
+    total = db.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    number = min(max(1, page), max(1, -(-total // per_page)))
+    people = [_person(row) for row in db.execute(query.limit(per_page).offset((number - 1) * per_page))]
+    by_membership: dict[int, dict[str, Cell]] = {person.membership_id: {} for person in people}
+    if people and course_ids:
+        table = cells(scope, course_ids, now=now, refresher_days=refresher_days, membership_ids=list(by_membership))
+        for row in db.execute(select(table)):
+            by_membership[row.membership_id][row.course_id] = cell_from_row(row)
+    return Page(items=[Row(person, by_membership[person.membership_id]) for person in people],
+                number=number, per_page=per_page, total=total)
+
+
+def stream_rows(db: Session, scope: Scope, filters: Filters, courses: list[Course], *, sort: str = DEFAULT_SORT,
+                now: datetime, refresher_days: int) -> Iterator[Row]:
+    """Every matching person as a Row, from one query read in batches, so memory stays flat
+    however many there are."""
+    course_ids = [course.id for course in shown_courses(courses, filters)]
+    query = _people(scope, filters, course_ids, sort, now=now, refresher_days=refresher_days)
+    if not course_ids:
+        for row in db.execute(query.execution_options(yield_per=STREAM_BATCH)):
+            yield Row(_person(row), {})
+        return
+    table = cells(scope, course_ids, now=now, refresher_days=refresher_days)
+    query = (query.join(table, table.c.membership_id == Membership.id)
+             .add_columns(table.c.course_id, table.c.status, table.c.joined_at, table.c.completed_at,
+                          table.c.expires_at, table.c.due_days)
+             .order_by(table.c.course_id))
+    current: Row | None = None
+    for row in db.execute(query.execution_options(yield_per=STREAM_BATCH)):
+        # Each person's rows arrive together: every sort ends on a unique column.
+        if current is None or current.person.membership_id != row[0]:
+            if current is not None:
+                yield current
+            current = Row(_person(row), {})
+        current.cells[row.course_id] = cell_from_row(row)
+    if current is not None:
+        yield current

@@ -1,0 +1,114 @@
+"""Which courses an organisation offers and requires, and what that asks of one learner."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session, joinedload
+
+from lms.catalogue import Course
+from lms.errors import InvalidInput, OutOfScope
+from lms.models import CourseOffering, Membership, Role, Team, TrainingRequirement
+from lms.models.training import MAX_DUE_DAYS
+from lms.people.scope import MAX_ID
+
+
+def offered_courses(db: Session, organisation_id: int, courses: list[Course]) -> list[Course]:
+    """Installed courses the organisation offers, in catalogue order."""
+    withdrawn = set(db.scalars(select(CourseOffering.course_id).where(
+        CourseOffering.organisation_id == organisation_id, CourseOffering.offered.is_(False))))
+    return [course for course in courses if course.id not in withdrawn]
+
+
+def set_offered(db: Session, organisation_id: int, courses: list[Course], offered_ids: set[str]) -> None:
+    known = {course.id for course in courses}
+    if not offered_ids <= known:
+        raise InvalidInput(_l("Choose courses from the list."), "courses")
+    existing = {offering.course_id: offering for offering in db.scalars(
+        select(CourseOffering).where(CourseOffering.organisation_id == organisation_id))}
+    for course_id in known:
+        offering = existing.get(course_id)
+        if offering is None:
+            db.add(CourseOffering(organisation_id=organisation_id, course_id=course_id, offered=course_id in offered_ids))
+        else:
+            offering.offered = course_id in offered_ids
+    db.flush()
+
+
+def requirements(db: Session, organisation_id: int) -> list[TrainingRequirement]:
+    return list(db.scalars(
+        select(TrainingRequirement).where(TrainingRequirement.organisation_id == organisation_id)
+        .options(joinedload(TrainingRequirement.team))
+        .order_by(TrainingRequirement.course_id, TrainingRequirement.id)))
+
+
+def add_requirement(db: Session, organisation_id: int, offered: list[Course], *, course_id: str,
+                    team_id: int | None, role: str | None, due_days: int) -> TrainingRequirement:
+    """Require a course of everyone, a team, a role, or a role within a team. Asking again
+    for the same people changes the deadline rather than adding a second rule."""
+    if course_id not in {course.id for course in offered}:
+        raise InvalidInput(_l("Choose a course your organisation offers."), "course_id")
+    if team_id is not None:
+        team = db.get(Team, team_id) if 0 < team_id <= MAX_ID else None
+        if team is None or team.organisation_id != organisation_id:
+            raise InvalidInput(_l("Choose a team from the list."), "team_id")
+    if role is not None and role not in Role.values():
+        raise InvalidInput(_l("Choose a role from the list."), "role")
+    if not 0 <= due_days <= MAX_DUE_DAYS:
+        raise InvalidInput(_l("Enter a number of days from 0 to %(most)s.", most=MAX_DUE_DAYS), "due_days")
+    existing = db.scalars(select(TrainingRequirement).where(
+        TrainingRequirement.organisation_id == organisation_id, TrainingRequirement.course_id == course_id,
+        TrainingRequirement.team_id.is_(None) if team_id is None else TrainingRequirement.team_id == team_id,
+        TrainingRequirement.role.is_(None) if role is None else TrainingRequirement.role == role)).first()
+    if existing is not None:
+        existing.due_days = due_days
+        db.flush()
+        return existing
+    requirement = TrainingRequirement(organisation_id=organisation_id, course_id=course_id, team_id=team_id,
+                                      role=role, due_days=due_days)
+    db.add(requirement)
+    db.flush()
+    return requirement
+
+
+def remove_requirement(db: Session, organisation_id: int, requirement_id: int) -> None:
+    requirement = db.get(TrainingRequirement, requirement_id) if 0 < requirement_id <= MAX_ID else None
+    if requirement is None or requirement.organisation_id != organisation_id:
+        raise OutOfScope()
+    db.delete(requirement)
+    db.flush()
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What one organisation asks of one learner."""
+
+    offered: list[Course]
+    due_days: dict[str, int]  # course id -> days from joining, for required courses
+    joined_at: datetime | None
+
+    def due(self, course_id: str) -> datetime | None:
+        days = self.due_days.get(course_id)
+        return self.joined_at + timedelta(days=days) if days is not None and self.joined_at else None
+
+
+def plan_for(db: Session, user_id: int, organisation_id: int | None, courses: list[Course]) -> Plan:
+    """The learner's courses in their current organisation; every course when they belong to none."""
+    if organisation_id is None:
+        return Plan(courses, {}, None)
+    membership = db.scalars(select(Membership).where(
+        Membership.user_id == user_id, Membership.organisation_id == organisation_id)).first()
+    if membership is None:
+        return Plan(courses, {}, None)
+    offered = offered_courses(db, organisation_id, courses)
+    due_days: dict[str, int] = {}
+    for course_id, days in db.execute(select(TrainingRequirement.course_id, TrainingRequirement.due_days).where(
+            TrainingRequirement.organisation_id == organisation_id,
+            or_(TrainingRequirement.team_id.is_(None), TrainingRequirement.team_id == membership.team_id),
+            or_(TrainingRequirement.role.is_(None), TrainingRequirement.role == membership.role))):
+        due_days[course_id] = min(days, due_days.get(course_id, days))
+    offered_ids = {course.id for course in offered}
+    return Plan(offered, {course_id: days for course_id, days in due_days.items() if course_id in offered_ids},
+                membership.joined_at)

@@ -1,0 +1,138 @@
+"""Reminder emails: the preview, sending in each person's language, the weekly limit, the
+scheduled job and the audit log."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from lms.db import utcnow
+from lms.models import AuditEvent, Reminder
+from tests.conftest import database, snapshot, text_of
+from tests.test_reports import (SECOND, TINY, add_person, app, client, complete, courses_dir, northmoor,  # noqa: F401
+                                require, team)
+
+
+def reminders_path(demo, query: str) -> str:
+    return f"/org/{northmoor(demo)}/reports/reminders?{query}"
+
+
+def setup_housing(app, demo):
+    with database(app) as session:
+        organisation, housing = northmoor(demo), team(demo, "Housing")
+        require(session, organisation, TINY, 30, team_id=housing)
+        polish = add_person(session, organisation, "Zofia Nowak", team_id=housing, joined_days_ago=45, language="pl")
+        urdu = add_person(session, organisation, "Ayesha Khan", team_id=housing, joined_days_ago=3, language="ur")
+        done = add_person(session, organisation, "Dana Done", team_id=housing)
+        complete(session, done, TINY, days_ago=2)
+        other_team = add_person(session, organisation, "Omar Other", team_id=team(demo, "Children's Services"))
+        session.commit()
+        return {"pl": polish.id, "ur": urdu.id, "done": done.id, "other": other_team.id}
+
+
+def test_preview_shows_who_and_what_before_anything_is_sent(app, client, demo):
+    setup_housing(app, demo)
+    client.sign_in("champion@example.org")
+    before = snapshot(app)
+    page = text_of(client.get(reminders_path(demo, f"course={TINY}")))
+    assert "Zofia Nowak" in page and "Ayesha Khan" in page
+    assert "Dana Done" not in page and "Omar Other" not in page  # completed; another team
+    assert "This will email" in page and "This is the email Ayesha Khan will get" in page
+    assert "<div class=\"email-preview\" lang=\"ur\" dir=\"rtl\">" in page  # her language, not the champion's
+    assert snapshot(app) == before and client.outbox == []
+
+
+def test_sending_emails_each_person_in_their_language_once_a_week(app, client, demo):
+    ids = setup_housing(app, demo)
+    client.sign_in("champion@example.org")
+    path = reminders_path(demo, f"course={TINY}&status=overdue")
+    response = client.submit(path)
+    assert response.status_code == 302
+    assert len(client.outbox) == 1
+    message = client.outbox[0]
+    body = message.get_content()
+    assert "zofianowak" in message["To"] and "Zofia Nowak" in body and "http://localhost/courses/tiny" in body
+    # In Polish, her saved language: not the English the champion reads.
+    assert not message["Subject"].startswith("Reminder:") and "Hello" not in body
+    with database(app) as session:
+        reminders = session.scalars(select(Reminder)).all()
+        assert [(r.user_id, r.course_id, r.status, r.language) for r in reminders] == [(ids["pl"], TINY, "overdue", "pl")]
+        assert reminders[0].sent_by_id == demo["users"]["champion@example.org"]
+
+    # Everyone in the team who has not finished: Ayesha, the demo's Housing learner and the champion
+    # (Housing's own member), with Zofia skipped as reminded this week.
+    client.outbox.clear()
+    page = text_of(client.get(reminders_path(demo, f"course={TINY}")))
+    assert "1 person in this list was reminded" in page
+    client.submit(reminders_path(demo, f"course={TINY}"))
+    recipients = [message["To"] for message in client.outbox]
+    assert len(recipients) == 3
+    assert not any("zofia" in address for address in recipients)
+    ayesha = next(message for message in client.outbox if "ayesha" in message["To"])
+    assert "Ayesha Khan" in ayesha.get_content()
+
+    # A second send the same week reaches nobody.
+    client.outbox.clear()
+    client.submit(reminders_path(demo, f"course={TINY}"))
+    assert client.outbox == []
+
+    # A week later they can be reminded again.
+    with database(app) as session:
+        for reminder in session.scalars(select(Reminder)):
+            reminder.sent_at = utcnow() - timedelta(days=8)
+        session.commit()
+    client.submit(reminders_path(demo, f"course={TINY}"))
+    assert len(client.outbox) == 4
+
+    with database(app) as session:
+        events = session.scalars(select(AuditEvent).order_by(AuditEvent.id)).all()
+        assert [(e.action, e.details["sent"]) for e in events] == [("reminders", 1), ("reminders", 3), ("reminders", 0),
+                                                                   ("reminders", 4)]
+    client.sign_out()
+    client.sign_in("orgadmin@example.org")
+    log = text_of(client.get(f"/org/{northmoor(demo)}/audit"))
+    assert "Emailed 4 reminders about A tiny test course" in log and "Chris Morgan" in log
+
+
+def test_reminders_need_one_course_and_a_status_worth_reminding(app, client, demo):
+    setup_housing(app, demo)
+    client.sign_in("champion@example.org")
+    before = snapshot(app)
+    for query in ("", "status=not_started", f"course={TINY}&status=completed", f"course={TINY}&status=bogus"):
+        response = client.get(reminders_path(demo, query))
+        assert response.status_code == 400, query
+    assert client.get(reminders_path(demo, "course=nope")).status_code == 404
+    response = client.submit(reminders_path(demo, f"course={TINY}"), {"csrf_token": "forged"},
+                             form_page=reminders_path(demo, f"course={TINY}"))
+    assert response.status_code == 400
+    assert snapshot(app) == before and client.outbox == []
+
+
+def test_send_due_reminds_people_whose_completion_is_expiring(app, demo):
+    with database(app) as session:
+        organisation = northmoor(demo)
+        expiring = add_person(session, organisation, "Erin Expiring", language="pl")
+        complete(session, expiring, TINY, days_ago=330)      # expires in 35 days
+        fresh = add_person(session, organisation, "Fran Fresh")
+        complete(session, fresh, TINY, days_ago=30)
+        session.commit()
+        expiring_id = expiring.id
+    runner = app.test_cli_runner()
+
+    def send_due():
+        with app.app_context():  # as the `lms` command runs it
+            return runner.invoke(args=["reminders", "send-due"])
+
+    result = send_due()
+    assert result.exit_code == 0, result.output
+    assert "Reminders sent: 1" in result.output
+    outbox = app.config["MAIL_OUTBOX"]
+    assert len(outbox) == 1 and "erin" in outbox[0]["To"]
+    assert "http://localhost/courses/tiny" in outbox[0].get_content()
+    # Run daily, it does not nag: nothing more until three weeks have passed.
+    assert "Reminders sent: 0" in send_due().output
+    with database(app) as session:
+        reminder = session.scalars(select(Reminder)).one()
+        assert (reminder.user_id, reminder.sent_by_id, reminder.status) == (expiring_id, None, "refresher_due")
+        event = session.scalars(select(AuditEvent)).one()
+        assert event.action == "scheduled_reminders" and event.actor_id is None and event.details["sent"] == 1
