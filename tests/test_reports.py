@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from lms import db
 from lms.db import utcnow
-from lms.models import (AuditEvent, Completion, CourseOffering, LessonProgress, Membership, Team, TrainingRequirement,
+from lms.models import (AuditEvent, ChampionedTeam, Completion, CourseOffering, LessonProgress, Membership, Team, TrainingRequirement,
                         User)
 from lms.querycount import count_queries
 from tests.conftest import FIXTURE_COURSES, FormClient, database, make_test_app, snapshot, text_of
@@ -340,3 +340,38 @@ def test_audit_log_lists_exports_for_org_admins(app, client, demo):
         assert events[0].details["filters"] == {"status": "not_started"}
     log = text_of(client.get(f"/org/{organisation}/audit"))
     assert "Downloaded the training report as CSV" in log and "Olu Adeyemi" in log and "status=not_started" in log
+
+
+def test_a_champion_can_look_after_further_teams(app, client, demo):
+    organisation = northmoor(demo)
+    champion = demo["users"]["champion@example.org"]
+    libraries, services = team(demo, "Libraries"), team(demo, "Children's Services")
+    with database(app) as session:
+        add_person(session, organisation, "Lou Libraries", team_id=libraries)
+        session.commit()
+        membership_id = session.scalars(select(Membership.id).where(Membership.user_id == champion)).one()
+    member_page = f"/org/{organisation}/members/{membership_id}"
+    form = {"role": "champion", "team": str(team(demo, "Housing")), "championed": [str(libraries)]}
+
+    client.sign_in("orgadmin@example.org")
+    before = snapshot(app)
+    refused = client.submit(member_page, {**form, "championed": ["999999"]})
+    assert refused.status_code == 400 and snapshot(app) == before
+    assert client.submit(member_page, form).status_code == 302
+    client.sign_out()
+
+    client.sign_in("champion@example.org")
+    page = text_of(client.get(f"/org/{organisation}/reports/people"))
+    assert "Lou Libraries" in page and "Lena Kowalska" in page and "Dev Sharma" not in page
+    assert client.get(f"/org/{organisation}/reports/people?team={libraries}").status_code == 200
+    assert client.get(f"/org/{organisation}/reports/people?team={services}").status_code == 404
+    client.sign_out()
+
+    # Made a learner, they champion nothing any more.
+    client.sign_in("orgadmin@example.org")
+    client.submit(member_page, {**form, "role": "learner"})
+    client.sign_out()
+    client.sign_in("champion@example.org")
+    assert client.get(f"/org/{organisation}/reports/people").status_code == 404
+    with database(app) as session:
+        assert session.scalar(select(func.count()).select_from(ChampionedTeam)) == 0

@@ -3,7 +3,8 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import EmailField, SelectField, StringField
+from wtforms import EmailField, SelectField, SelectMultipleField, StringField
+from wtforms.widgets import CheckboxInput, ListWidget
 from wtforms.validators import DataRequired, Length
 
 from lms.models import Role
@@ -47,6 +48,16 @@ class InviteUploadForm(FlaskForm):
                      render_kw={"accept": ".csv,text/csv"})
 
 
+class CheckboxesField(SelectMultipleField):
+    """A GOV.UK checkbox group, for the radios() macro."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
 class MembershipForm(FlaskForm):
     role = SelectField(_l("Role"), choices=role_choices)
     team = SelectField(_l("Team"), choices=[], validate_choice=True)
+    championed = CheckboxesField(_l("Further teams they champion (Prevent Champions only)"), choices=[], coerce=int,
+                                 validate_choice=True,
+                                 description=_l("A Prevent Champion sees the training of their own team and of the teams ticked here."))

@@ -166,12 +166,16 @@ def member(organisation_id: int, membership_id: int):
     database = db.get_session()
     scope = _managing_scope(organisation_id)
     membership = scope.membership(database, membership_id)
-    form = MembershipForm(data={"role": membership.role, "team": str(membership.team_id or "")})
-    form.team.choices = team_choices(database.scalars(scope.teams()))
+    form = MembershipForm(data={"role": membership.role, "team": str(membership.team_id or ""),
+                                "championed": people.championed_team_ids(database, membership.id)})
+    teams = database.scalars(scope.teams()).all()
+    form.team.choices = team_choices(teams)
+    form.championed.choices = [(team.id, team.name) for team in teams]
     if form.validate_on_submit():
         try:
             people.change_membership(database, scope, membership_id, role=form.role.data,
-                                     team_id=int(form.team.data) if form.team.data else None)
+                                     team_id=int(form.team.data) if form.team.data else None,
+                                     championed_team_ids=set(form.championed.data or []))
         except InvalidInput as problem:
             show_error(form, problem)
         else:

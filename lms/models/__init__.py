@@ -2,7 +2,7 @@
 from lms.models.audit import AuditEvent
 from lms.models.certificates import Certificate, CertificateBatch
 from lms.models.learning import Completion, LessonProgress, QuizAttempt, TranslationReview
-from lms.models.people import Invite, Membership, Organisation, Role, Team, User
+from lms.models.people import ChampionedTeam, Invite, Membership, Organisation, Role, Team, User
 from lms.models.training import CourseOffering, Reminder, TrainingRequirement
 
 __all__ = ["AuditEvent", "Certificate", "CourseOffering", "Reminder", "TrainingRequirement", "CertificateBatch", "Completion", "Invite", "LessonProgress", "Membership", "Organisation", "QuizAttempt", "Role", "Team", "TranslationReview", "User"]

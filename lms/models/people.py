@@ -111,6 +111,17 @@ class Membership(Base):
     team: Mapped[Team | None] = relationship()
 
 
+class ChampionedTeam(Base):
+    """A further team a Prevent Champion looks after, besides the one they are in."""
+
+    __tablename__ = "championed_teams"
+    __table_args__ = (UniqueConstraint("membership_id", "team_id", name="uq_championed_teams_membership_team"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    membership_id: Mapped[int] = mapped_column(ForeignKey("memberships.id", ondelete="CASCADE"))
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), index=True)
+
+
 class Invite(Base):
     """A personal invitation, emailed to one address with a link that works once."""
 

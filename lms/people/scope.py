@@ -5,7 +5,8 @@ forget a filter: people, teams and invites outside the scope simply are not foun
 
 - a site admin sees every organisation, all of it;
 - an org admin sees their whole organisation;
-- a champion sees the people of the team they champion;
+- a champion sees the people of the teams they champion: their own, and any others an
+  org admin gives them;
 - trainers and learners see nobody else's record.
 """
 from __future__ import annotations
@@ -17,7 +18,7 @@ from sqlalchemy import Select, false, func, or_, select
 from sqlalchemy.orm import Session, contains_eager, joinedload
 
 from lms.errors import OutOfScope
-from lms.models import Certificate, Completion, Invite, Membership, Organisation, Role, Team, User
+from lms.models import Certificate, ChampionedTeam, Completion, Invite, Membership, Organisation, Role, Team, User
 
 # The largest id an INTEGER primary key holds on both engines (PostgreSQL's is 32-bit). An id
 # typed into a URL beyond it matches nothing, and must not reach the driver, which would fail.
@@ -34,7 +35,7 @@ class Scope:
     organisation: Organisation
     role: str | None  # the user's own role here; None for a site admin who is not a member
     is_site_admin: bool
-    own_team_id: int | None
+    champion_team_ids: frozenset[int] = frozenset()  # the teams a champion looks after
 
     @property
     def organisation_id(self) -> int:
@@ -51,13 +52,13 @@ class Scope:
 
     @property
     def sees_people(self) -> bool:
-        return self.can_manage or (self.role == Role.CHAMPION.value and self.own_team_id is not None)
+        return self.can_manage or (self.role == Role.CHAMPION.value and bool(self.champion_team_ids))
 
     def _team_filter(self, column):
         if self.can_manage:
             return None
-        if self.role == Role.CHAMPION.value and self.own_team_id is not None:
-            return column == self.own_team_id
+        if self.role == Role.CHAMPION.value and self.champion_team_ids:
+            return column.in_(sorted(self.champion_team_ids))
         return false()
 
     def membership_conditions(self) -> list:
@@ -153,8 +154,16 @@ def scope_for(db: Session, user: User, organisation_id: int) -> Scope:
         organisation=organisation,
         role=membership.role if membership else None,
         is_site_admin=user.is_site_admin,
-        own_team_id=membership.team_id if membership else None,
+        champion_team_ids=champion_team_ids(db, membership) if membership else frozenset(),
     )
+
+
+def champion_team_ids(db: Session, membership: Membership) -> frozenset[int]:
+    """The teams a champion looks after: the one they are in, and any further ones."""
+    if membership.role != Role.CHAMPION.value:
+        return frozenset()
+    further = db.scalars(select(ChampionedTeam.team_id).where(ChampionedTeam.membership_id == membership.id))
+    return frozenset([*further, *([membership.team_id] if membership.team_id else [])])
 
 
 def organisations_for(db: Session, user: User) -> list[Organisation]:

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from lms.db import utcnow
 from lms.errors import Forbidden, InvalidInput, OutOfScope
-from lms.models import Invite, Membership, Organisation, Role, Team, User
+from lms.models import ChampionedTeam, Invite, Membership, Organisation, Role, Team, User
 from lms.models.people import JOIN_CODE_ALPHABET, new_token
 from lms.people import passwords
 from lms.people.scope import Scope
@@ -241,7 +241,9 @@ def _org_admin_count(db: Session, organisation_id: int) -> int:
     )
 
 
-def change_membership(db: Session, scope: Scope, membership_id: int, *, role: str, team_id: int | None) -> Membership:
+def change_membership(db: Session, scope: Scope, membership_id: int, *, role: str, team_id: int | None,
+                      championed_team_ids: set[int] = frozenset()) -> Membership:
+    """Change someone's role and team; a champion may also look after further teams."""
     _require_manager(scope)
     membership = scope.membership(db, membership_id)
     role = _check_role(role)
@@ -249,10 +251,28 @@ def change_membership(db: Session, scope: Scope, membership_id: int, *, role: st
     if (membership.role == Role.ORG_ADMIN.value and role != Role.ORG_ADMIN.value
             and _org_admin_count(db, scope.organisation_id) <= 1):
         raise InvalidInput(_l("An organisation needs at least one org admin. Make someone else org admin first."), "role")
+    further = set()
+    if role == Role.CHAMPION.value:
+        for wanted in championed_team_ids:
+            try:
+                further.add(scope.team(db, wanted).id)
+            except OutOfScope:
+                raise InvalidInput(_l("Choose teams from the list"), "championed") from None
+    further.discard(team_id)  # their own team is championed already
     membership.role = role
     membership.team_id = team_id
+    current = {row.team_id: row for row in db.scalars(select(ChampionedTeam).where(ChampionedTeam.membership_id == membership.id))}
+    for stale in set(current) - further:
+        db.delete(current[stale])
+    for added in further - set(current):
+        db.add(ChampionedTeam(membership_id=membership.id, team_id=added))
     db.flush()
     return membership
+
+
+def championed_team_ids(db: Session, membership_id: int) -> list[int]:
+    """The further teams a champion looks after, besides their own."""
+    return list(db.scalars(select(ChampionedTeam.team_id).where(ChampionedTeam.membership_id == membership_id)))
 
 
 def remove_membership(db: Session, scope: Scope, membership_id: int) -> None:

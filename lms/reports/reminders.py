@@ -114,7 +114,7 @@ def send_due(db: Session, courses: list[Course], *, now: datetime, refresher_day
     """For cron: remind everyone whose completion enters its refresher window, in every organisation."""
     totals = {"sent": 0, "failed": 0}
     for organisation in db.scalars(select(Organisation).order_by(Organisation.id)):
-        scope = Scope(user_id=0, organisation=organisation, role=None, is_site_admin=True, own_team_id=None)
+        scope = Scope(user_id=0, organisation=organisation, role=None, is_site_admin=True)
         for course in offered_courses(db, organisation.id, courses):
             plan = plan_reminders(db, scope, Filters(status=REFRESHER_DUE), course, now=now,
                                   refresher_days=refresher_days, quiet_days=SCHEDULED_QUIET_DAYS)

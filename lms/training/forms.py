@@ -2,17 +2,11 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, SelectField, SelectMultipleField
+from wtforms import IntegerField, SelectField
 from wtforms.validators import InputRequired, NumberRange
-from wtforms.widgets import CheckboxInput, ListWidget
 
-from lms.admin.forms import role_choices
+from lms.admin.forms import CheckboxesField, role_choices
 from lms.models.training import MAX_DUE_DAYS
-
-
-class CheckboxesField(SelectMultipleField):
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
 
 
 class OfferedForm(FlaskForm):
