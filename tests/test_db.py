@@ -25,6 +25,20 @@ def test_sqlite_pragmas_are_checked_not_assumed():
         engine.connect()
 
 
+def test_text_folds_case_in_every_script(session):
+    # SQLite's own lower() knows only A-Z; searches rely on it folding Á, Ł, Ŵ as PostgreSQL does.
+    assert session.execute(text("SELECT lower('ÁŁŴ ÇA')")).scalar() == "áłŵ ça"
+
+
+def test_postgresql_connections_do_not_jit_compile(database_url):
+    if not database_url.startswith("postgresql"):
+        pytest.skip("a PostgreSQL setting")
+    engine = make_engine(database_url)
+    with engine.connect() as connection:
+        assert connection.execute(text("SHOW jit")).scalar() == "off"
+    engine.dispose()
+
+
 def test_foreign_keys_are_enforced(app, session):
     from sqlalchemy.exc import IntegrityError
 

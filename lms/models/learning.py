@@ -62,7 +62,9 @@ class Completion(Base):
     __tablename__ = "completions"
     __table_args__ = (
         CheckConstraint("method IN ('online', 'attendance')", name="method"),
-        Index("ix_completions_user_course", "user_id", "course_id"),
+        # Covers "the latest expiry of this person's completions of this course", which every
+        # report asks once per person and course.
+        Index("ix_completions_user_course_expires", "user_id", "course_id", "expires_at"),
         Index("ix_completions_course_expires", "course_id", "expires_at"),
     )
 
