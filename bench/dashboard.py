@@ -1,0 +1,371 @@
+"""The training reports at scale: the dashboard and the people matrix at 10 and 10,000
+people (SQL queries must stay flat), and the streamed CSV export of 30,000 people (time,
+and memory against 3,000). Prints one JSON object.
+
+    python bench/dashboard.py --quick
+    LMS_TEST_POSTGRES_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test python bench/dashboard.py --quick
+
+Targets: at most 10 queries for each page, the same at 10 as at 10,000 people; the
+dashboard within 250 ms at 10,000 people; the CSV of 30,000 people within 3 s; the
+export's peak Python memory for 30,000 people under twice that for 3,000 (plus 2 MiB).
+
+On PostgreSQL the tables are ANALYZEd once the people are added, as autovacuum would soon
+do on a real server, so the plans measured are the ones production gets, not plans
+made without statistics. SQLite gathers statistics only when asked, and the app does not
+ask, so there they are left out.
+
+So that a slow build still finishes, a page stops repeating once it has used its time
+budget (at least one timed request is kept), and a request that runs past its time limit
+is interrupted in the database and reported as stopped, with the time it had run.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import os
+import random
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import tracemalloc
+from datetime import timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sqlalchemy import event, func, insert, select, text  # noqa: E402
+
+from pages import postgres_url, signed_in_client, sqlite_url  # noqa: E402
+
+from lms import create_app, db  # noqa: E402
+from lms.db import utcnow  # noqa: E402
+from lms.demo import load_demo  # noqa: E402
+from lms.migrate import upgrade  # noqa: E402
+from lms.models import (Completion, LessonProgress, Membership, Organisation, Team, TrainingRequirement,  # noqa: E402
+                        User)
+from lms.people import passwords  # noqa: E402
+from lms.querycount import count_queries  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+TEAMS = 50
+CHUNK = 5000
+MAX_QUERIES = 10
+DASHBOARD_TARGET_MS = 250
+CSV_TARGET_SECONDS = 3
+MEMORY_SLACK_KIB = 2048
+PAGE_BUDGET_SECONDS = 20    # for the repeats of one page
+REQUEST_LIMIT_SECONDS = 90  # one page request
+EXPORT_LIMIT_SECONDS = 30   # one CSV export: ten times the target
+
+
+class Stopped(Exception):
+    """A request ran past its time limit and was interrupted."""
+
+
+def log(message: str) -> None:
+    print(f"[dashboard] {message}", file=sys.stderr, flush=True)
+
+
+def _chunks(rows: list[dict]):
+    for start in range(0, len(rows), CHUNK):
+        yield rows[start:start + CHUNK]
+
+
+class World:
+    """The app, its course ids, and organisations filled with generated people."""
+
+    def __init__(self, url: str):
+        upgrade(url)
+        self.app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench", "LMS_ENV": "development",
+                               "MAIL_OUTBOX": [], "RATELIMIT_ENABLED": False, "COURSE_PATHS": [ROOT / "courses"]})
+        self.course_ids = [course.id for course in self.app.extensions["lms.catalogue"].all()]
+        self.random = random.Random(20261125)
+        self.now = utcnow()
+        self.people = 0  # generated so far, for unique email addresses
+        with self.app.app_context():
+            session = db.get_session()
+            load_demo(session)
+            session.commit()
+            self.admin_id = session.scalars(select(User.id).where(User.email == "orgadmin@example.org")).one()
+
+    def days_ago(self, low: float, high: float):
+        return self.now - timedelta(days=self.random.uniform(low, high))
+
+    def organisation(self, name: str) -> tuple[int, list[int]]:
+        """A new organisation with 50 teams, the usual requirements and the org admin; no people yet."""
+        with self.app.app_context():
+            session = db.get_session()
+            organisation = Organisation(name=name)
+            session.add(organisation)
+            session.flush()
+            session.execute(insert(Team), [{"organisation_id": organisation.id, "name": f"Team {number:02d}"}
+                                           for number in range(1, TEAMS + 1)])
+            team_ids = list(session.scalars(select(Team.id).where(Team.organisation_id == organisation.id)
+                                            .order_by(Team.id)))
+            session.execute(insert(Membership), [{"user_id": self.admin_id, "organisation_id": organisation.id,
+                                                  "team_id": None, "role": "org_admin", "joined_at": self.now}])
+            requirements = [{"organisation_id": organisation.id, "course_id": course_id, "team_id": None,
+                             "role": None, "due_days": 30} for course_id in self.course_ids]
+            requirements.append({"organisation_id": organisation.id, "course_id": self.course_ids[0],
+                                 "team_id": team_ids[0], "role": None, "due_days": 14})
+            session.execute(insert(TrainingRequirement), requirements)
+            session.commit()
+            return organisation.id, team_ids
+
+    def add_people(self, organisation_id: int, team_ids: list[int], count: int) -> None:
+        """count learners spread over the teams, each course ~40% completed, ~20% in progress."""
+        started = time.perf_counter()
+        first = self.people
+        self.people += count
+        domain = f"o{organisation_id}-{first}.bench.example"
+        with self.app.app_context():
+            session = db.get_session()
+            users = [{"email": f"p{number}@{domain}", "name": f"Bench Person {number:06d}", "password_hash": "x"}
+                     for number in range(first, first + count)]
+            for chunk in _chunks(users):
+                session.execute(insert(User), chunk)
+            user_ids = list(session.scalars(select(User.id).where(User.email.like(f"%@{domain}")).order_by(User.id)))
+            assert len(user_ids) == count, (len(user_ids), count)
+            memberships, completions, progress = [], [], []
+            for user_id in user_ids:
+                memberships.append({"user_id": user_id, "organisation_id": organisation_id,
+                                    "team_id": self.random.choice(team_ids), "role": "learner",
+                                    "joined_at": self.days_ago(0, 400)})
+                for course_id in self.course_ids:
+                    draw = self.random.random()
+                    if draw < 0.4:
+                        # Completed up to 500 days ago with a year's validity: about 60% in date,
+                        # 12% within the 60-day refresher window, 28% expired.
+                        completed_at = self.days_ago(0, 500)
+                        completions.append({"user_id": user_id, "course_id": course_id, "course_version": "1",
+                                            "language": "en", "method": "online", "completed_at": completed_at,
+                                            "expires_at": completed_at + timedelta(days=365)})
+                    elif draw < 0.6:
+                        progress.append({"user_id": user_id, "course_id": course_id, "module_slug": "introduction",
+                                         "read_at": self.days_ago(0, 90)})
+            for table, rows in ((Membership, memberships), (Completion, completions), (LessonProgress, progress)):
+                for chunk in _chunks(rows):
+                    session.execute(insert(table), chunk)
+            session.commit()
+            if session.get_bind().dialect.name == "postgresql":
+                session.execute(text("ANALYZE"))  # what autovacuum does after a load like this
+                session.commit()
+        log(f"added {count} people to organisation {organisation_id} in {time.perf_counter() - started:.1f} s")
+
+
+class time_limit:
+    """Interrupt the statements this engine runs once `seconds` have passed: SQLite's
+    interrupt(), PostgreSQL's cancel request. `stopped` says whether it happened."""
+
+    def __init__(self, engine, seconds: float):
+        self.engine, self.seconds = engine, seconds
+        self.connections: list = []
+        self.stopped = False
+        self.timer = threading.Timer(seconds, self._stop)
+
+    def _record(self, connection, _cursor, _statement, _parameters, _context, _executemany):
+        dbapi_connection = connection.connection.dbapi_connection
+        if not any(known is dbapi_connection for known in self.connections):
+            self.connections.append(dbapi_connection)
+
+    def _stop(self):
+        self.stopped = True
+        for connection in self.connections:
+            try:
+                connection.interrupt() if hasattr(connection, "interrupt") else connection.cancel_safe()
+            except Exception as error:  # noqa: BLE001 - a connection already closed needs no interrupting
+                log(f"could not interrupt a connection: {error!r}")
+
+    def __enter__(self):
+        event.listen(self.engine, "before_cursor_execute", self._record)
+        self.timer.start()
+        return self
+
+    def __exit__(self, *_exc):
+        self.timer.cancel()
+        event.remove(self.engine, "before_cursor_execute", self._record)
+        return False
+
+
+def timed_get(app, client, path: str) -> tuple[float, int, int]:
+    """Server time in ms, query count and size of one page; Stopped past the time limit."""
+    engine = app.extensions["lms.engine"]
+    with time_limit(engine, REQUEST_LIMIT_SECONDS) as limit, count_queries(engine) as statements:
+        started = time.perf_counter()
+        try:
+            response = client.get(path)
+        except Exception:
+            if limit.stopped:
+                raise Stopped(time.perf_counter() - started) from None
+            raise
+        milliseconds = (time.perf_counter() - started) * 1000
+    if limit.stopped:
+        raise Stopped(milliseconds / 1000)
+    assert response.status_code == 200, (path, response.status_code)
+    return milliseconds, len(statements), len(response.data)
+
+
+def measure_page(app, client, path: str, repeats: int) -> dict:
+    """The first request warms up (templates compiled, connections opened); then up to
+    `repeats` timed ones, fewer when they use up the page's time budget."""
+    try:
+        first_ms, queries, size = timed_get(app, client, path)
+    except Stopped as stopped:
+        return {"median_ms": None, "stopped_after_s": round(stopped.args[0], 1), "queries": None, "samples": 0}
+    timings = []
+    spent = first_ms / 1000
+    if spent > PAGE_BUDGET_SECONDS / 2:
+        timings.append(first_ms)  # too slow to repeat: the first request is the only sample
+    while len(timings) < repeats and spent < PAGE_BUDGET_SECONDS:
+        milliseconds, queries, size = timed_get(app, client, path)
+        timings.append(milliseconds)
+        spent += milliseconds / 1000
+    return {"median_ms": round(statistics.median(timings), 2), "queries": queries, "bytes": size,
+            "samples": len(timings)}
+
+
+def export_csv(app, client, organisation_id: int) -> dict:
+    """Consume the streamed export and time it; then check its rows with the csv module: one
+    a member (the org admin too) after the header."""
+    engine = app.extensions["lms.engine"]
+    parts = []
+    with time_limit(engine, EXPORT_LIMIT_SECONDS) as limit, count_queries(engine) as statements:
+        started = time.perf_counter()
+        try:
+            response = client.get(f"/org/{organisation_id}/reports/people.csv", buffered=False)
+            assert response.status_code == 200, response.status_code
+            for chunk in response.iter_encoded():
+                parts.append(chunk)
+            response.close()
+        except Exception:
+            if not limit.stopped:
+                raise
+        seconds = time.perf_counter() - started
+    if limit.stopped:
+        return {"seconds": None, "stopped_after_s": round(seconds, 1), "bytes_before_stop": sum(map(len, parts))}
+    text = b"".join(parts).decode("utf-8")
+    assert text.startswith("\ufeff"), "the CSV starts with a byte-order mark"
+    rows = list(csv.reader(io.StringIO(text[1:])))
+    with app.app_context():
+        members = db.get_session().scalar(
+            select(func.count()).select_from(Membership).where(Membership.organisation_id == organisation_id))
+    return {"seconds": round(seconds, 3), "members": members, "rows": len(rows), "rows_match": len(rows) == members + 1,
+            "columns": len(rows[0]), "bytes": len(text.encode()), "queries": len(statements)}
+
+
+def export_peak_kib(app, client, organisation_id: int) -> dict:
+    """Peak Python memory while the export is streamed, chunk by chunk, keeping only a byte count."""
+    size = lines = 0
+    with time_limit(app.extensions["lms.engine"], EXPORT_LIMIT_SECONDS) as limit:
+        tracemalloc.start()
+        started = time.perf_counter()
+        try:
+            response = client.get(f"/org/{organisation_id}/reports/people.csv", buffered=False)
+            assert response.status_code == 200, response.status_code
+            for chunk in response.iter_encoded():
+                size += len(chunk)
+                lines += chunk.count(b"\r\n")
+                del chunk
+            response.close()
+            _current, peak = tracemalloc.get_traced_memory()
+        except Exception:
+            if not limit.stopped:
+                raise
+        finally:
+            tracemalloc.stop()
+    if limit.stopped:
+        return {"peak_kib": None, "stopped_after_s": round(time.perf_counter() - started, 1)}
+    return {"peak_kib": round(peak / 1024, 1), "bytes": size, "lines": lines}
+
+
+def _all_known(*values) -> bool:
+    return all(value is not None for value in values)
+
+
+def run(url: str, repeats: int) -> dict:
+    started = time.perf_counter()
+    world = World(url)
+    app = world.app
+    admin = signed_in_client(app, "orgadmin@example.org")
+    result: dict = {"courses": len(world.course_ids), "teams": TEAMS}
+
+    by_people = {}
+    small, small_teams = world.organisation("Bench 10 people")
+    world.add_people(small, small_teams, 10)
+    large, large_teams = world.organisation("Bench 10,000 then 30,000 people")
+    world.add_people(large, large_teams, 10_000)
+    for people, organisation_id in ((10, small), (10_000, large)):
+        pages = {}
+        for page, path in (("dashboard", f"/org/{organisation_id}/reports"),
+                           ("matrix", f"/org/{organisation_id}/reports/people")):
+            pages[page] = measure_page(app, admin, path, repeats)
+            log(f"{people} people, {page}: {pages[page]}")
+        by_people[str(people)] = pages
+    result["pages_by_people"] = by_people
+    for page in ("dashboard", "matrix"):
+        counts = [by_people[size][page]["queries"] for size in by_people]
+        known = _all_known(*counts)
+        result[f"{page}_queries_flat"] = len(set(counts)) == 1 if known else None
+        result[f"{page}_queries_within_{MAX_QUERIES}"] = max(counts) <= MAX_QUERIES if known else None
+    for page in ("dashboard", "matrix"):
+        result[f"{page}_ms_10000"] = by_people["10000"][page]["median_ms"]
+    result["dashboard_within_250ms"] = (result["dashboard_ms_10000"] is not None
+                                        and result["dashboard_ms_10000"] <= DASHBOARD_TARGET_MS)
+
+    medium, medium_teams = world.organisation("Bench 3,000 people")
+    world.add_people(medium, medium_teams, 3_000)
+    world.add_people(large, large_teams, 20_000)  # the 10,000 become 30,000
+
+    export_csv(app, admin, small)  # warm-up
+    export = export_csv(app, admin, large)
+    log(f"30,000 people, CSV: {export}")
+    result["csv_export_30000"] = export
+    result["csv_export_seconds_30000"] = export["seconds"]
+    result["csv_within_3s"] = export["seconds"] is not None and export["seconds"] <= CSV_TARGET_SECONDS
+    result["csv_rows_match"] = export.get("rows_match")
+
+    memory = {"3000": export_peak_kib(app, admin, medium)}
+    log(f"3,000 people, CSV memory: {memory['3000']}")
+    if export["seconds"] is None:
+        memory["30000"] = {"peak_kib": None, "skipped": "the timed export of 30,000 people was stopped"}
+    else:
+        memory["30000"] = export_peak_kib(app, admin, large)
+    log(f"30,000 people, CSV memory: {memory['30000']}")
+    result["csv_memory"] = memory
+    peaks = [memory[size]["peak_kib"] for size in ("3000", "30000")]
+    result["csv_peak_kib_3000"], result["csv_peak_kib_30000"] = peaks
+    result["csv_memory_flat"] = peaks[1] < 2 * peaks[0] + MEMORY_SLACK_KIB if _all_known(*peaks) else None
+    # Each CSV holds a line per member (the org admin too) after the header.
+    result["csv_memory_lines_match"] = (memory["3000"]["lines"] == 3_002 and memory["30000"]["lines"] == 30_002
+                                        if _all_known(*peaks) else None)
+    app.extensions["lms.engine"].dispose()
+    result["run_seconds"] = round(time.perf_counter() - started, 1)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="fewer repeats, for CI and `make bench`")
+    args = parser.parse_args()
+    repeats = 5 if args.quick else 20
+    passwords.HASH_METHOD = "pbkdf2:sha256:1000"  # sign-in speed is not what is measured here
+    output = {"benchmark": "dashboard", "repeats": repeats, "databases": {}}
+    with tempfile.TemporaryDirectory() as directory:
+        log("SQLite")
+        output["databases"]["sqlite"] = run(sqlite_url(directory), repeats)
+    if os.environ.get("LMS_TEST_POSTGRES_URL"):
+        log("PostgreSQL")
+        url, drop = postgres_url(os.environ["LMS_TEST_POSTGRES_URL"])
+        try:
+            output["databases"]["postgresql"] = run(url, repeats)
+        finally:
+            drop()
+    print(json.dumps(output, indent=2))
+
+
+if __name__ == "__main__":
+    main()
