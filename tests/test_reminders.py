@@ -136,3 +136,66 @@ def test_send_due_reminds_people_whose_completion_is_expiring(app, demo):
         assert (reminder.user_id, reminder.sent_by_id, reminder.status) == (expiring_id, None, "refresher_due")
         event = session.scalars(select(AuditEvent)).one()
         assert event.action == "scheduled_reminders" and event.actor_id is None and event.details["sent"] == 1
+
+
+def test_two_champions_sending_at_once_email_each_person_once(app, demo):
+    """Two real concurrent sends of the same reminders: nobody may get two emails."""
+    import threading
+
+    from tests.conftest import FormClient
+
+    setup_housing(app, demo)
+    # The champion, and the org admin at the same moment, both remind Housing.
+    path = reminders_path(demo, f"course={TINY}&team={team(demo, 'Housing')}")
+    senders = []
+    for email in ("champion@example.org", "orgadmin@example.org"):
+        sender = FormClient(app.test_client(), app.config["MAIL_OUTBOX"])
+        sender.sign_in(email)
+        senders.append((sender, sender.csrf_token(path)))
+    barrier = threading.Barrier(2)
+    statuses = []
+
+    def send(sender, token):
+        barrier.wait()
+        statuses.append(sender.post(path, data={"csrf_token": token}).status_code)
+
+    threads = [threading.Thread(target=send, args=pair) for pair in senders]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses == [302, 302]
+    recipients = [message["To"] for message in app.config["MAIL_OUTBOX"]]
+    assert len(recipients) == len(set(recipients)) == 4  # Zofia, Ayesha, Lena and the champion
+    with database(app) as session:
+        assert len(session.scalars(select(Reminder)).all()) == 4
+
+
+def test_an_email_that_fails_is_not_recorded_as_sent(app, demo):
+    from lms.people.scope import scope_for
+    from lms.reports.reminders import plan_reminders, send_reminders
+    from lms.reports.status import Filters
+    from lms.models import Organisation, User
+
+    setup_housing(app, demo)
+    with app.test_request_context():
+        session = __import__("lms").db.get_session()
+        champion = session.get(User, demo["users"]["champion@example.org"])
+        scope = scope_for(session, champion, northmoor(demo))
+        course = app.extensions["lms.catalogue"].get(TINY)
+        plan = plan_reminders(session, scope, Filters(course_id=TINY), course, now=utcnow(), refresher_days=60)
+        delivered = []
+
+        def flaky_send(to, subject, body):
+            if "zofia" in to:
+                raise ConnectionError("the mail server hung up")
+            delivered.append(to)
+
+        sent, failed = send_reminders(session, session.get(Organisation, northmoor(demo)), plan, sender=champion,
+                                      now=utcnow(), send=flaky_send)
+        session.commit()
+        assert (sent, failed) == (len(plan.recipients) - 1, 1)
+        reminded = set(session.scalars(select(Reminder.user_id)))
+        assert len(reminded) == sent and not any("zofia" in address for address in delivered)
+        zofia = next(r.user_id for r in plan.recipients if "zofia" in r.email)
+        assert zofia not in reminded  # so the next send tries her again

@@ -9,10 +9,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from flask import current_app, render_template, url_for
+from flask import current_app, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import exists, func, select
+from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.orm import Session
 
 from lms.audit import services as audit
@@ -84,30 +84,48 @@ def render_reminder(recipient: Recipient, course: Course, organisation: Organisa
     link = current_app.config["BASE_URL"].rstrip("/") + url_for("learn.course", course_id=course.id)
     with force_locale("en_GB" if language == "en" else language):
         subject = _("Reminder: %(course)s", course=title)
-        body = render_template("reports/email/reminder.txt", recipient=recipient, course_title=title, link=link,
-                               organisation=organisation, cell=recipient.cell)
+        # Straight from the Jinja environment: render_template would run the page-layout
+        # context processors, which query the database, once per email.
+        body = current_app.jinja_env.get_template("reports/email/reminder.txt").render(
+            recipient=recipient, course_title=title, link=link, organisation=organisation, cell=recipient.cell)
     return subject, body
+
+
+def lock_reminders(db: Session, organisation_id: int) -> None:
+    """Hold the organisation's row until commit, so two sends at the same moment (two
+    champions, a button pressed twice, the scheduled job) run one after the other and the
+    second sees what the first recorded. Call it before planning who to remind."""
+    # End the read transaction first: on SQLite a write from an old snapshot fails at once
+    # instead of waiting its turn.
+    db.commit()
+    db.execute(update(Organisation).where(Organisation.id == organisation_id).values(id=Organisation.id))
 
 
 def send_reminders(db: Session, organisation: Organisation, plan: ReminderPlan, *, sender: User | None,
                    now: datetime, send: Callable[[str, str, str], None] = send_email) -> tuple[int, int]:
-    """Email each recipient in their own language and record it. Returns (sent, failed):
-    a failed email is not recorded, so it can be sent again."""
-    sent = failed = 0
-    for recipient in plan.recipients:
+    """Email each recipient in their own language, and record it. Returns (sent, failed).
+
+    The sends are recorded and committed first, which releases the lock taken by
+    lock_reminders before any slow mail server is talked to (on SQLite that lock holds up
+    every write). An email that then fails has its record taken back, so it can be sent again."""
+    claims = [Reminder(organisation_id=organisation.id, user_id=recipient.user_id, course_id=plan.course.id,
+                       status=recipient.cell.status, language=recipient.language,
+                       sent_by_id=sender.id if sender else None, sent_at=now)
+              for recipient in plan.recipients]
+    db.add_all(claims)
+    db.commit()
+    failed = []
+    for recipient, claim in zip(plan.recipients, claims):
         subject, body = render_reminder(recipient, plan.course, organisation)
         try:
             send(recipient.email, subject, body)
-        except Exception:  # one bad address or a dropped connection must not lose the record of the rest
+        except Exception:  # one bad address or a dropped connection must not stop the rest
             log.exception("reminder to user %s failed", recipient.user_id)
-            failed += 1
-            continue
-        db.add(Reminder(organisation_id=organisation.id, user_id=recipient.user_id, course_id=plan.course.id,
-                        status=recipient.cell.status, language=recipient.language,
-                        sent_by_id=sender.id if sender else None, sent_at=now))
-        sent += 1
-    db.flush()
-    return sent, failed
+            failed.append(claim.id)
+    if failed:
+        db.execute(delete(Reminder).where(Reminder.id.in_(failed)))
+        db.flush()
+    return len(claims) - len(failed), len(failed)
 
 
 def send_due(db: Session, courses: list[Course], *, now: datetime, refresher_days: int) -> dict[str, int]:
@@ -116,6 +134,7 @@ def send_due(db: Session, courses: list[Course], *, now: datetime, refresher_day
     for organisation in db.scalars(select(Organisation).order_by(Organisation.id)):
         scope = Scope(user_id=0, organisation=organisation, role=None, is_site_admin=True)
         for course in offered_courses(db, organisation.id, courses):
+            lock_reminders(db, organisation.id)
             plan = plan_reminders(db, scope, Filters(status=REFRESHER_DUE), course, now=now,
                                   refresher_days=refresher_days, quiet_days=SCHEDULED_QUIET_DAYS)
             if not plan.recipients:

@@ -211,7 +211,7 @@ def export_xlsx(organisation_id: int):
         "Content-Disposition": f'attachment; filename="{_filename(scope, "xlsx")}"'})
 
 
-def _reminder_plan(scope: Scope):
+def _reminder_plan(scope: Scope, *, lock: bool = False):
     courses = _courses(scope)
     filters = _filters(scope, courses)
     if not filters.course_id:
@@ -219,6 +219,8 @@ def _reminder_plan(scope: Scope):
     if filters.status and filters.status not in reminders.REMINDABLE:
         raise BadFilter(_("People who have completed the course do not need a reminder."))
     course = next(course for course in courses if course.id == filters.course_id)
+    if lock:
+        reminders.lock_reminders(db.get_session(), scope.organisation_id)
     plan = reminders.plan_reminders(db.get_session(), scope, filters, course, **_now_and_refresher())
     return filters, plan
 
@@ -245,7 +247,7 @@ def send_reminders(organisation_id: int):
     if not ConfirmForm().validate_on_submit():
         raise BadFilter(_("The form had expired. Nothing was sent: please try again."))
     # The people are worked out again now, so the week's limit holds even for a form sent twice.
-    filters, plan = _reminder_plan(scope)
+    filters, plan = _reminder_plan(scope, lock=True)
     now = utcnow()
     sent, failed = reminders.send_reminders(database, scope.organisation, plan, sender=current_user, now=now)
     audit.record(database, scope.organisation_id, current_user, audit.REMINDERS, course=plan.course.id, sent=sent,
