@@ -199,3 +199,18 @@ def test_an_email_that_fails_is_not_recorded_as_sent(app, demo):
         assert len(reminded) == sent and not any("zofia" in address for address in delivered)
         zofia = next(r.user_id for r in plan.recipients if "zofia" in r.email)
         assert zofia not in reminded  # so the next send tries her again
+
+
+def test_a_long_list_is_sent_in_batches(app, client, demo, monkeypatch):
+    from lms.reports import reminders
+
+    monkeypatch.setattr(reminders, "BATCH_SIZE", 2)
+    setup_housing(app, demo)
+    client.sign_in("champion@example.org")
+    path = reminders_path(demo, f"course={TINY}")
+    preview = text_of(client.get(path))
+    assert "Reminders go out 2 at a time" in preview and "Send 2 reminders" in preview
+    for expected_total in (2, 4, 4):
+        client.submit(path)
+        assert len(client.outbox) == expected_total
+    assert "Nobody in this list needs a reminder now" in text_of(client.get(path))

@@ -33,6 +33,9 @@ QUIET_DAYS = 7
 # The scheduled job reminds when a completion enters its refresher window, then every three weeks.
 SCHEDULED_QUIET_DAYS = 21
 PREVIEW_NAMES = 20
+# A web request sends at most this many, so it ends well within a server's timeout even with
+# a slow mail server; the people reminded drop out of the list, so sending again reaches the rest.
+BATCH_SIZE = 200
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,9 @@ class ReminderPlan:
     course: Course
     recipients: list[Recipient]
     recently_reminded: int  # people in the filter left out: reminded about this course this week
+
+    def first(self, count: int) -> ReminderPlan:
+        return ReminderPlan(self.course, self.recipients[:count], self.recently_reminded)
 
 
 def plan_reminders(db: Session, scope: Scope, filters: Filters, course: Course, *, now: datetime,

@@ -237,6 +237,7 @@ def reminder_preview(organisation_id: int):
         "reports/reminders.html", scope=scope, organisation=scope.organisation, plan=plan, filters=filters,
         query_args=_query_args(filters), sample=sample, labels=STATUS_LABELS, form=ConfirmForm(),
         course_title=_title(plan.course, choose_language()), shown_names=reminders.PREVIEW_NAMES,
+        batch_size=reminders.BATCH_SIZE,
     )
 
 
@@ -248,6 +249,7 @@ def send_reminders(organisation_id: int):
         raise BadFilter(_("The form had expired. Nothing was sent: please try again."))
     # The people are worked out again now, so the week's limit holds even for a form sent twice.
     filters, plan = _reminder_plan(scope, lock=True)
+    plan = plan.first(reminders.BATCH_SIZE)
     now = utcnow()
     sent, failed = reminders.send_reminders(database, scope.organisation, plan, sender=current_user, now=now)
     audit.record(database, scope.organisation_id, current_user, audit.REMINDERS, course=plan.course.id, sent=sent,
