@@ -375,3 +375,12 @@ def test_a_champion_can_look_after_further_teams(app, client, demo):
     assert client.get(f"/org/{organisation}/reports/people").status_code == 404
     with database(app) as session:
         assert session.scalar(select(func.count()).select_from(ChampionedTeam)) == 0
+
+
+def test_home_page_leads_champions_and_org_admins_to_the_reports(client, demo):
+    organisation = northmoor(demo)
+    for email, shown in (("champion@example.org", True), ("orgadmin@example.org", True), ("learner@example.org", False),
+                         ("trainer@example.org", False)):
+        client.sign_in(email)
+        assert (f'href="/org/{organisation}/reports"' in client.get("/").get_data(as_text=True)) is shown, email
+        client.sign_out()
