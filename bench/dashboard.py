@@ -20,15 +20,11 @@ is interrupted in the database and reported as stopped, with the time it had run
 """
 from __future__ import annotations
 
-import argparse
 import csv
 import io
-import json
-import os
 import random
 import statistics
 import sys
-import tempfile
 import threading
 import time
 import tracemalloc
@@ -39,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import event, func, insert, select, text  # noqa: E402
 
-from pages import postgres_url, signed_in_client, sqlite_url  # noqa: E402
+from pages import run_benchmark, signed_in_client  # noqa: E402
 
 from lms import create_app, db  # noqa: E402
 from lms.db import utcnow  # noqa: E402
@@ -47,7 +43,6 @@ from lms.demo import load_demo  # noqa: E402
 from lms.migrate import upgrade  # noqa: E402
 from lms.models import (Completion, LessonProgress, Membership, Organisation, Team, TrainingRequirement,  # noqa: E402
                         User)
-from lms.people import passwords  # noqa: E402
 from lms.querycount import count_queries  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -348,23 +343,7 @@ def run(url: str, repeats: int) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="fewer repeats, for CI and `make bench`")
-    args = parser.parse_args()
-    repeats = 5 if args.quick else 20
-    passwords.HASH_METHOD = "pbkdf2:sha256:1000"  # sign-in speed is not what is measured here
-    output = {"benchmark": "dashboard", "repeats": repeats, "databases": {}}
-    with tempfile.TemporaryDirectory() as directory:
-        log("SQLite")
-        output["databases"]["sqlite"] = run(sqlite_url(directory), repeats)
-    if os.environ.get("LMS_TEST_POSTGRES_URL"):
-        log("PostgreSQL")
-        url, drop = postgres_url(os.environ["LMS_TEST_POSTGRES_URL"])
-        try:
-            output["databases"]["postgresql"] = run(url, repeats)
-        finally:
-            drop()
-    print(json.dumps(output, indent=2))
+    run_benchmark("dashboard", run, description=__doc__, quick_repeats=5, full_repeats=20)
 
 
 if __name__ == "__main__":

@@ -117,13 +117,15 @@ def run(url: str, repeats: int) -> dict:
     return result
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+def run_benchmark(name: str, run, *, description: str, quick_repeats: int, full_repeats: int) -> None:
+    """Parse --quick, run on SQLite and (with LMS_TEST_POSTGRES_URL) on a throwaway PostgreSQL
+    database, and print one JSON object: shared by every benchmark here."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--quick", action="store_true", help="fewer repeats, for CI and `make bench`")
     args = parser.parse_args()
-    repeats = 10 if args.quick else 50
+    repeats = quick_repeats if args.quick else full_repeats
     passwords.HASH_METHOD = "pbkdf2:sha256:1000"  # sign-in speed is not what is measured here
-    output = {"benchmark": "pages", "repeats": repeats, "databases": {}}
+    output = {"benchmark": name, "repeats": repeats, "databases": {}}
     with tempfile.TemporaryDirectory() as directory:
         output["databases"]["sqlite"] = run(sqlite_url(directory), repeats)
     if os.environ.get("LMS_TEST_POSTGRES_URL"):
@@ -133,6 +135,10 @@ def main() -> None:
         finally:
             drop()
     print(json.dumps(output, indent=2))
+
+
+def main() -> None:
+    run_benchmark("pages", run, description=__doc__, quick_repeats=10, full_repeats=50)
 
 
 if __name__ == "__main__":
