@@ -384,3 +384,15 @@ def test_home_page_leads_champions_and_org_admins_to_the_reports(client, demo):
         client.sign_in(email)
         assert (f'href="/org/{organisation}/reports"' in client.get("/").get_data(as_text=True)) is shown, email
         client.sign_out()
+
+
+def test_sorting_by_a_course_puts_who_most_needs_to_act_first(client, demo, statuses):
+    client.sign_in("orgadmin@example.org")
+    organisation, housing = northmoor(demo), team(demo, "Housing")
+    for path in ("people", "people.csv"):
+        page = text_of(client.get(f"/org/{organisation}/reports/{path}?course={TINY}&team={housing}&sort=urgency"))
+        order = [page.index(name) for name in ("Owen Overdue", "Ella Expired", "Rhys Refresher", "Nia New",
+                                               "Ines Progress", "Cara Complete")]
+        assert order == sorted(order), path
+    refused = client.get(f"/org/{organisation}/reports/people?sort=urgency")
+    assert refused.status_code == 400 and "Choose a course" in text_of(refused)

@@ -42,6 +42,7 @@ SORT_LABELS = {
     "role": _l("Role"),
     "-joined": _l("Joined, newest first"),
     "joined": _l("Joined, oldest first"),
+    "urgency": _l("Most in need of action first (choose a course)"),
 }
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -95,10 +96,12 @@ def _filters(scope: Scope, courses) -> Filters:
     return filters
 
 
-def _sort() -> str:
+def _sort(filters: Filters) -> str:
     sort = request.args.get("sort", services.DEFAULT_SORT)
-    if sort not in services.SORTS:
+    if sort not in SORT_LABELS:
         raise BadFilter(_("Choose a sort order from the list."))
+    if sort == services.URGENCY_SORT and not filters.course_id:
+        raise BadFilter(_("Choose a course to sort by who most needs to act on it."))
     return sort
 
 
@@ -137,7 +140,8 @@ def people(organisation_id: int):
     database = db.get_session()
     scope = _report_scope(organisation_id)
     courses = _courses(scope)
-    filters, sort = _filters(scope, courses), _sort()
+    filters = _filters(scope, courses)
+    sort = _sort(filters)
     page = services.matrix(database, scope, filters, courses, page=page_number(request.args.get("page")), sort=sort,
                            **_now_and_refresher())
     return render_template(
@@ -158,7 +162,8 @@ def _export(organisation_id: int, kind: str):
     recorded in the audit log."""
     scope = _report_scope(organisation_id)
     courses = _courses(scope)
-    filters, sort = _filters(scope, courses), _sort()
+    filters = _filters(scope, courses)
+    sort = _sort(filters)
     database = db.get_session()
     audit.record(database, scope.organisation_id, current_user, audit.EXPORT, format=kind,
                  filters=_logged(filters))

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from lms.catalogue import Course
@@ -14,7 +14,8 @@ from lms.errors import OutOfScope
 from lms.models import Membership, Role, Team, User
 from lms.pagination import PER_PAGE, Page
 from lms.people.scope import Scope
-from lms.reports.status import COMPLETED, DONE, EXPIRED, REFRESHER_DUE, STATUSES, Filters, cells, person_conditions
+from lms.reports.status import (COMPLETED, DONE, EXPIRED, IN_PROGRESS, NOT_STARTED, OVERDUE, REFRESHER_DUE, STATUSES,
+                                Filters, cells, person_conditions)
 
 STREAM_BATCH = 1000
 
@@ -27,6 +28,9 @@ SORTS = {
     "-joined": lambda: (Membership.joined_at.desc(), User.id.desc()),
 }
 DEFAULT_SORT = "name"
+# Sorting by a course's status puts whoever most needs a nudge first.
+URGENCY_SORT = "urgency"
+URGENCY = (OVERDUE, EXPIRED, REFRESHER_DUE, NOT_STARTED, IN_PROGRESS, COMPLETED)
 
 
 # --- the dashboard ------------------------------------------------------------------------
@@ -174,12 +178,18 @@ _PERSON_COLUMNS = (Membership.id, User.name, User.email, Team.name, Membership.r
 
 def _people(scope: Scope, filters: Filters, course_ids: list[str], sort: str, *, now: datetime, refresher_days: int):
     conditions = person_conditions(scope, filters, course_ids, now=now, refresher_days=refresher_days)
-    return (
+    query = (
         select(*_PERSON_COLUMNS)
         .select_from(Membership).join(User, User.id == Membership.user_id).outerjoin(Team, Team.id == Membership.team_id)
         .where(*conditions)
-        .order_by(*SORTS.get(sort, SORTS[DEFAULT_SORT])())
     )
+    if sort == URGENCY_SORT and filters.course_id:
+        table = cells(scope, [filters.course_id], now=now, refresher_days=refresher_days, name="urgency")
+        rank = case({status: number for number, status in enumerate(URGENCY)}, value=table.c.status)
+        # Within a status, the longest overdue (or soonest to expire) first.
+        return (query.join(table, table.c.membership_id == Membership.id)
+                .order_by(rank, table.c.expires_at, Membership.joined_at, User.name, User.id))
+    return query.order_by(*SORTS.get(sort, SORTS[DEFAULT_SORT])())
 
 
 def _person(row) -> Person:

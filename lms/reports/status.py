@@ -74,7 +74,7 @@ def _offered(course_ids: list[str]):
 
 
 def cells(scope: Scope, course_ids: list[str], *, now: datetime, refresher_days: int,
-          membership_ids: list[int] | None = None):
+          membership_ids: list[int] | None = None, name: str = "cells"):
     """A subquery of one row per person and course, with columns membership_id, user_id,
     team_id, role, joined_at, course_id, completed_at, expires_at, due_days (None when not
     required) and status."""
@@ -121,7 +121,7 @@ def cells(scope: Scope, course_ids: list[str], *, now: datetime, refresher_days:
         (base.c.started, IN_PROGRESS),
         else_=NOT_STARTED,
     )
-    return select(*base.c, status.label("status")).subquery("cells")
+    return select(*base.c, status.label("status")).subquery(name)
 
 
 def person_conditions(scope: Scope, filters: Filters, course_ids: list[str], *, now: datetime,
