@@ -115,3 +115,14 @@ def test_an_empty_export_still_has_its_header(client, demo):
     client.sign_in("orgadmin@example.org")
     text = client.get(f"/org/{northmoor(demo)}/reports/people.csv?q=nobody-has-this-name").get_data(as_text=True)
     assert text.startswith(CSV_BOM + "Name,") and text.count("\r\n") == 1
+
+
+def test_a_control_character_in_a_name_does_not_break_the_xlsx(app, client, demo):  # noqa: F811
+    with database(app) as session:
+        add_person(session, northmoor(demo), "Bell\x07Ringer")
+        session.commit()
+    client.sign_in("orgadmin@example.org")
+    response = client.get(f"/org/{northmoor(demo)}/reports/people.xlsx?q=ringer")
+    assert response.status_code == 200
+    names = [row[0].value for row in load_workbook(io.BytesIO(response.get_data())).active.iter_rows(min_row=2)]
+    assert names == ["BellRinger"]  # XLSX cannot hold the bell character at all

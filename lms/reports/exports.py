@@ -9,11 +9,9 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Iterator
-from pathlib import Path
 
 from flask_babel import gettext as _
 from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from lms.catalogue import Course
@@ -67,25 +65,24 @@ def csv_chunks(header_row: list[str], rows: Iterable[list[str]], rows_per_chunk:
     yield buffer.getvalue()
 
 
-def write_xlsx(path: Path, title: str, header_row: list[str], rows: Iterable[list[str]]) -> int:
+def write_xlsx(path, title: str, header_row: list[str], rows: Iterable[list[str]]) -> int:
     """Write the workbook in openpyxl's write-only mode, which keeps rows on disk, not in memory.
-    Every cell is text, so nothing is read as a number, a date or a formula. Returns the row count."""
+    Every value is a neutralised str, which openpyxl stores as text: never a number, a date or
+    a formula. Returns the row count."""
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(title=_sheet_title(title))
-    sheet.append([_text_cell(sheet, neutralise(value)) for value in header_row])
+    sheet.append([_storable(neutralise(value)) for value in header_row])
     count = 0
     for row in rows:
-        sheet.append([_text_cell(sheet, value) for value in row])
+        sheet.append([_storable(value) for value in row])
         count += 1
     workbook.save(path)
     return count
 
 
-def _text_cell(sheet, value: str) -> WriteOnlyCell:
+def _storable(value: str) -> str:
     # XLSX cannot hold most control characters at all; they are dropped rather than fail the export.
-    cell = WriteOnlyCell(sheet, value=ILLEGAL_CHARACTERS_RE.sub("", value))
-    cell.data_type = "s"  # text, whatever it looks like
-    return cell
+    return ILLEGAL_CHARACTERS_RE.sub("", value)
 
 
 def _sheet_title(title: str) -> str:
