@@ -25,7 +25,7 @@ def log(organisation_id: int):
     scope = managing_scope_for(database, current_user, organisation_id)
     catalogue = current_app.extensions["lms.catalogue"]
     language = choose_language()
-    titles = {course.id: course.title(language if language in course.languages else "en") for course in catalogue.all()}
+    titles = {course.id: course.title(language) for course in catalogue.all()}
     return render_template("audit/log.html", scope=scope, organisation=scope.organisation,
                            page=services.events(database, organisation_id, page_number(request.args.get("page"))),
                            titles=titles)

@@ -86,7 +86,7 @@ def _language(preferred: str | None) -> str:
 def render_reminder(recipient: Recipient, course: Course, organisation: Organisation) -> tuple[str, str]:
     """Subject and body in the recipient's language."""
     language = recipient.language
-    title = course.title(language if language in course.languages else "en")
+    title = course.title(language)
     link = current_app.config["BASE_URL"].rstrip("/") + url_for("learn.course", course_id=course.id)
     with force_locale("en_GB" if language == "en" else language):
         subject = _("Reminder: %(course)s", course=title)

@@ -113,10 +113,6 @@ def _query_args(filters: Filters, sort: str | None = None) -> dict:
     return {key: value for key, value in args.items() if value is not None}
 
 
-def _title(course, language: str) -> str:
-    return course.title(language if language in course.languages else "en")
-
-
 def _now_and_refresher() -> dict:
     return {"now": utcnow(), "refresher_days": current_app.config["REFRESHER_DAYS"]}
 
@@ -132,7 +128,7 @@ def dashboard(organisation_id: int):
     teams = database.scalars(scope.teams()).all()
     return render_template("reports/dashboard.html", scope=scope, organisation=scope.organisation, reports=reports,
                            teams=teams, team_id=team_id, statuses=STATUSES, labels=STATUS_LABELS,
-                           language=choose_language(), title=_title)
+                           language=choose_language())
 
 
 @blueprint.get("/org/<int:organisation_id>/reports/people")
@@ -148,7 +144,7 @@ def people(organisation_id: int):
         "reports/people.html", scope=scope, organisation=scope.organisation, page=page, filters=filters, sort=sort,
         courses=courses, shown=services.shown_courses(courses, filters), teams=database.scalars(scope.teams()).all(),
         labels=STATUS_LABELS, sorts=SORT_LABELS, roles=dict(role_choices()), query_args=_query_args(filters, sort),
-        language=choose_language(), title=_title, remindable=reminders.REMINDABLE,
+        language=choose_language(), remindable=reminders.REMINDABLE,
     )
 
 
@@ -241,7 +237,7 @@ def reminder_preview(organisation_id: int):
     return render_template(
         "reports/reminders.html", scope=scope, organisation=scope.organisation, plan=plan, filters=filters,
         query_args=_query_args(filters), sample=sample, labels=STATUS_LABELS, form=ConfirmForm(),
-        course_title=_title(plan.course, choose_language()), shown_names=reminders.PREVIEW_NAMES,
+        course_title=plan.course.title(choose_language()), shown_names=reminders.PREVIEW_NAMES,
         batch_size=reminders.BATCH_SIZE,
     )
 

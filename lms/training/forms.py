@@ -26,6 +26,6 @@ class RequirementForm(FlaskForm):
         render_kw={"inputmode": "numeric"})
 
     def fill_choices(self, courses, teams, language: str) -> None:
-        self.course_id.choices = [(course.id, course.title(language if language in course.languages else "en")) for course in courses]
+        self.course_id.choices = [(course.id, course.title(language)) for course in courses]
         self.team_id.choices = [("", _l("Everyone in the organisation"))] + [(str(team.id), team.name) for team in teams]
         self.role.choices = [("", _l("Any role"))] + role_choices()

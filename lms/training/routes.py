@@ -36,11 +36,11 @@ def _page(organisation_id: int, offered_form: OfferedForm | None = None, require
     teams = database.scalars(scope.teams()).all()
     if offered_form is None:
         offered_form = OfferedForm(formdata=None, courses=[course.id for course in offered])
-    offered_form.courses.choices = [(course.id, course.title(language if language in course.languages else "en")) for course in courses]
+    offered_form.courses.choices = [(course.id, course.title(language)) for course in courses]
     if requirement_form is None:
         requirement_form = RequirementForm(formdata=None)
     requirement_form.fill_choices(offered, teams, language)
-    titles = {course.id: course.title(language if language in course.languages else "en") for course in courses}
+    titles = {course.id: course.title(language) for course in courses}
     status = max(form_status(offered_form), form_status(requirement_form))
     return render_template(
         "training/settings.html", organisation=scope.organisation, offered_form=offered_form,
