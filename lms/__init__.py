@@ -1,7 +1,7 @@
 """Prevent LMS. create_app() is the one place the application is assembled."""
 from __future__ import annotations
 
-from flask import Flask, current_app, g, render_template, request, session
+from flask import Flask, current_app, render_template, request, session
 from flask_babel import Babel
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
@@ -150,11 +150,9 @@ def _layout_context() -> dict:
     organisations = []
     current_id = None
     if current_user and current_user.is_authenticated:
-        if "organisations" not in g:
-            from lms.people.scope import organisations_for
+        from lms.people.scope import signed_in_organisations
 
-            g.organisations = organisations_for(db.get_session(), current_user)
-        organisations = g.organisations
+        organisations = signed_in_organisations()
         current_id = current_organisation_id(session, organisations)
     return {
         "page_language": page_language(),

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from lms.db import utcnow
 from lms.models import AuditEvent, Reminder
 from tests.conftest import database, snapshot, text_of
-from tests.test_reports import (SECOND, TINY, add_person, app, client, complete, courses_dir, northmoor,  # noqa: F401
+from tests.test_reports import (TINY, add_person, app, client, complete, courses_dir, northmoor,  # noqa: F401
                                 require, team)
 
 

@@ -8,7 +8,6 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from lms import db
 from lms.db import utcnow
 from lms.models import (AuditEvent, ChampionedTeam, Completion, CourseOffering, LessonProgress, Membership, Team, TrainingRequirement,
                         User)

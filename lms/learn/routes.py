@@ -16,7 +16,7 @@ from lms.learn import services
 from lms.translate.services import statuses as translation_statuses
 from lms.models import Role
 from lms.pagination import Page, page_number
-from lms.people.scope import holds_role_anywhere, organisations_for
+from lms.people.scope import holds_role_anywhere, signed_in_organisations
 from lms.site.services import current_organisation_id
 from lms.training.services import plan_for
 
@@ -50,7 +50,7 @@ def _language(course: Course) -> tuple[str, str]:
 
 
 def _current_organisation_id() -> int | None:
-    return current_organisation_id(session, organisations_for(db.get_session(), current_user))
+    return current_organisation_id(session, signed_in_organisations())
 
 
 def _refresher_days() -> int:

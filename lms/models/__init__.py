@@ -5,4 +5,4 @@ from lms.models.learning import Completion, LessonProgress, QuizAttempt, Transla
 from lms.models.people import ChampionedTeam, Invite, Membership, Organisation, Role, Team, User
 from lms.models.training import CourseOffering, Reminder, TrainingRequirement
 
-__all__ = ["AuditEvent", "Certificate", "CourseOffering", "Reminder", "TrainingRequirement", "CertificateBatch", "Completion", "Invite", "LessonProgress", "Membership", "Organisation", "QuizAttempt", "Role", "Team", "TranslationReview", "User"]
+__all__ = ["AuditEvent", "Certificate", "CertificateBatch", "ChampionedTeam", "Completion", "CourseOffering", "Invite", "LessonProgress", "Membership", "Organisation", "QuizAttempt", "Reminder", "Role", "Team", "TrainingRequirement", "TranslationReview", "User"]

@@ -149,6 +149,11 @@ def scope_for(db: Session, user: User, organisation_id: int) -> Scope:
     ).first()
     if membership is None and not user.is_site_admin:
         raise OutOfScope()
+    return scope_of(db, user, organisation, membership)
+
+
+def scope_of(db: Session, user: User, organisation: Organisation, membership: Membership | None) -> Scope:
+    """The user's view through a membership already loaded (None for a site admin who is not a member)."""
     return Scope(
         user_id=user.id,
         organisation=organisation,
@@ -164,6 +169,19 @@ def champion_team_ids(db: Session, membership: Membership) -> frozenset[int]:
         return frozenset()
     further = db.scalars(select(ChampionedTeam.team_id).where(ChampionedTeam.membership_id == membership.id))
     return frozenset([*further, *([membership.team_id] if membership.team_id else [])])
+
+
+def signed_in_organisations() -> list[Organisation]:
+    """The signed-in user's organisations, read once a request: the header, the home page and
+    the courses page all need them."""
+    from flask import g
+    from flask_login import current_user
+
+    from lms import db
+
+    if "organisations" not in g:
+        g.organisations = organisations_for(db.get_session(), current_user)
+    return g.organisations
 
 
 def organisations_for(db: Session, user: User) -> list[Organisation]:

@@ -124,8 +124,8 @@ def dashboard(organisation_id: int):
     courses = _courses(scope)
     team_id = _team_id(request.args.get("team", ""))
     services.check_filters(database, scope, Filters(team_id=team_id), courses)
-    reports = services.dashboard(database, scope, courses, team_id=team_id, **_now_and_refresher())
     teams = database.scalars(scope.teams()).all()
+    reports = services.dashboard(database, scope, courses, teams, team_id=team_id, **_now_and_refresher())
     return render_template("reports/dashboard.html", scope=scope, organisation=scope.organisation, reports=reports,
                            teams=teams, team_id=team_id, statuses=STATUSES, labels=STATUS_LABELS,
                            language=choose_language())

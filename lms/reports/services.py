@@ -63,9 +63,10 @@ class CourseReport:
     teams: list[tuple[str, Counts]]  # (team name, or "" for people in no team)
 
 
-def dashboard(db: Session, scope: Scope, courses: list[Course], *, now: datetime, refresher_days: int,
-              team_id: int | None = None) -> list[CourseReport]:
-    """Counts per course and team in one grouped query, however many people there are."""
+def dashboard(db: Session, scope: Scope, courses: list[Course], teams: list[Team], *, now: datetime,
+              refresher_days: int, team_id: int | None = None) -> list[CourseReport]:
+    """Counts per course and team in one grouped query, however many people there are.
+    `teams` are the scope's teams (the caller has them already), for their names."""
     if not courses:
         return []
     table = cells(scope, [course.id for course in courses], now=now, refresher_days=refresher_days)
@@ -86,7 +87,7 @@ def dashboard(db: Session, scope: Scope, courses: list[Course], *, now: datetime
         elif status in DONE:
             entry.optional_done += number
 
-    team_names = {team.id: team.name for team in db.scalars(scope.teams())}
+    team_names = {team.id: team.name for team in teams}
     reports = []
     for course in courses:
         total = Counts()

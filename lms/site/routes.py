@@ -8,7 +8,7 @@ from lms.extensions import limiter
 from lms.i18n import SESSION_KEY as LOCALE_KEY
 from lms import i18n
 from lms.i18n import available_locales
-from lms.people.scope import organisations_for, scope_for
+from lms.people.scope import organisations_for, scope_of, signed_in_organisations
 from lms.people.services import format_join_code, membership_of
 from lms.site import services
 
@@ -21,11 +21,11 @@ def home():
         return render_template("site/welcome.html", courses=current_app.extensions["lms.catalogue"].all(),
                                language=i18n.choose_language())
     database = db.get_session()
-    organisations = organisations_for(database, current_user)
+    organisations = signed_in_organisations()
     current_id = services.current_organisation_id(session, organisations)
     current = next((o for o in organisations if o.id == current_id), None)
     membership = membership_of(database, current_user, current.id) if current else None
-    sees_reports = scope_for(database, current_user, current.id).sees_people if current else False
+    sees_reports = bool(membership) and scope_of(database, current_user, current, membership).sees_people
     return render_template(
         "site/home.html", organisation=current, membership=membership, sees_reports=sees_reports,
         join_code=format_join_code(current.join_code) if current else None,
