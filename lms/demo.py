@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from lms.catalogue import Course
 from lms.models import Organisation, Role, Team, User
 from lms.people import services as people
+from lms.people.scope import organisation_scope
 from lms.training import services as training
 
 DEMO_PASSWORD = "demo-password"
@@ -86,6 +87,6 @@ def load_demo(session: Session, courses: list[Course] = ()) -> list[tuple[str, s
         organisation = organisations[organisation_name]
         team = teams[(organisation_name, team_name)] if team_name else None
         for course in courses:
-            training.add_requirement(session, organisation.id, courses, course_id=course.id,
+            training.add_requirement(session, organisation_scope(organisation), courses, course_id=course.id,
                                      team_id=team.id if team else None, role=None, due_days=days)
     return accounts

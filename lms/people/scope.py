@@ -152,6 +152,11 @@ def scope_for(db: Session, user: User, organisation_id: int) -> Scope:
     return scope_of(db, user, organisation, membership)
 
 
+def organisation_scope(organisation: Organisation) -> Scope:
+    """The whole organisation, for the service's own work (scheduled reminders, demo data)."""
+    return Scope(user_id=0, organisation=organisation, role=None, is_site_admin=True)
+
+
 def scope_of(db: Session, user: User, organisation: Organisation, membership: Membership | None) -> Scope:
     """The user's view through a membership already loaded (None for a site admin who is not a member)."""
     return Scope(

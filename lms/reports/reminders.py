@@ -20,7 +20,7 @@ from lms.catalogue import Course
 from lms.i18n import available_locales
 from lms.mail import send_email
 from lms.models import Membership, Organisation, Reminder, User
-from lms.people.scope import Scope
+from lms.people.scope import Scope, organisation_scope
 from lms.reports.services import Cell, cell_from_row
 from lms.reports.status import (EXPIRED, IN_PROGRESS, NOT_STARTED, OVERDUE, REFRESHER_DUE, Filters, cells,
                                 person_conditions)
@@ -138,7 +138,7 @@ def send_due(db: Session, courses: list[Course], *, now: datetime, refresher_day
     """For cron: remind everyone whose completion enters its refresher window, in every organisation."""
     totals = {"sent": 0, "failed": 0}
     for organisation in db.scalars(select(Organisation).order_by(Organisation.id)):
-        scope = Scope(user_id=0, organisation=organisation, role=None, is_site_admin=True)
+        scope = organisation_scope(organisation)
         for course in offered_courses(db, organisation.id, courses):
             lock_reminders(db, organisation.id)
             plan = plan_reminders(db, scope, Filters(status=REFRESHER_DUE), course, now=now,

@@ -16,7 +16,7 @@ from lms import db
 from lms.admin.forms import role_choices
 from lms.audit import services as audit
 from lms.db import utcnow
-from lms.errors import OutOfScope
+from lms.errors import InvalidInput, OutOfScope
 from lms.forms import ConfirmForm
 from lms.i18n import choose_language
 from lms.pagination import page_number
@@ -88,11 +88,10 @@ def _filters(scope: Scope, courses) -> Filters:
     args = request.args
     filters = Filters(team_id=_team_id(args.get("team", "")), course_id=args.get("course") or None,
                       status=args.get("status") or None, role=args.get("role") or None, search=args.get("q", "")[:200])
-    if filters.status and filters.status not in STATUSES:
-        raise BadFilter(_("Choose a status from the list."))
-    if filters.role and filters.role not in dict(role_choices()):
-        raise BadFilter(_("Choose a role from the list."))
-    services.check_filters(db.get_session(), scope, filters, courses)
+    try:
+        services.check_filters(db.get_session(), scope, filters, courses)
+    except InvalidInput as problem:
+        raise BadFilter(str(problem.message)) from None
     return filters
 
 

@@ -6,11 +6,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from lms.catalogue import Course
-from lms.errors import OutOfScope
+from lms.errors import InvalidInput, OutOfScope
 from lms.models import Membership, Role, Team, User
 from lms.pagination import PER_PAGE, Page
 from lms.people.scope import Scope
@@ -156,7 +157,8 @@ def cell_from_row(row) -> Cell:
 
 
 def check_filters(db: Session, scope: Scope, filters: Filters, courses: list[Course]) -> None:
-    """A filter naming something outside the scope is refused (404), not quietly emptied."""
+    """A filter naming something outside the scope is refused (OutOfScope, a 404), not quietly
+    emptied; a status or role that does not exist is InvalidInput."""
     if filters.team_id:
         scope.team(db, filters.team_id)
     elif filters.team_id == 0 and not scope.can_manage:  # people in no team are outside every champion's team
@@ -164,9 +166,9 @@ def check_filters(db: Session, scope: Scope, filters: Filters, courses: list[Cou
     if filters.course_id and filters.course_id not in {course.id for course in courses}:
         raise OutOfScope()
     if filters.status and filters.status not in STATUSES:
-        raise OutOfScope()
+        raise InvalidInput(_l("Choose a status from the list."), "status")
     if filters.role and filters.role not in Role.values():
-        raise OutOfScope()
+        raise InvalidInput(_l("Choose a role from the list."), "role")
 
 
 def shown_courses(courses: list[Course], filters: Filters) -> list[Course]:

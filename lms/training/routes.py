@@ -84,7 +84,7 @@ def add_requirement(organisation_id: int):
     form.fill_choices(offered, database.scalars(scope.teams()).all(), choose_language())
     if form.validate_on_submit():
         try:
-            services.add_requirement(database, organisation_id, offered, course_id=form.course_id.data,
+            services.add_requirement(database, scope, offered, course_id=form.course_id.data,
                                      team_id=int(form.team_id.data) if form.team_id.data else None,
                                      role=form.role.data or None, due_days=form.due_days.data)
         except InvalidInput as problem:

@@ -10,9 +10,9 @@ from sqlalchemy.orm import Session, joinedload
 
 from lms.catalogue import Course
 from lms.errors import InvalidInput, OutOfScope
-from lms.models import CourseOffering, Membership, Role, Team, TrainingRequirement
+from lms.models import CourseOffering, Membership, Role, TrainingRequirement
 from lms.models.training import MAX_DUE_DAYS
-from lms.people.scope import MAX_ID
+from lms.people.scope import MAX_ID, Scope
 
 
 def offered_courses(db: Session, organisation_id: int, courses: list[Course]) -> list[Course]:
@@ -44,16 +44,18 @@ def requirements(db: Session, organisation_id: int) -> list[TrainingRequirement]
         .order_by(TrainingRequirement.course_id, TrainingRequirement.id)))
 
 
-def add_requirement(db: Session, organisation_id: int, offered: list[Course], *, course_id: str,
+def add_requirement(db: Session, scope: Scope, offered: list[Course], *, course_id: str,
                     team_id: int | None, role: str | None, due_days: int) -> TrainingRequirement:
     """Require a course of everyone, a team, a role, or a role within a team. Asking again
     for the same people changes the deadline rather than adding a second rule."""
+    organisation_id = scope.organisation_id
     if course_id not in {course.id for course in offered}:
         raise InvalidInput(_l("Choose a course your organisation offers."), "course_id")
     if team_id is not None:
-        team = db.get(Team, team_id) if 0 < team_id <= MAX_ID else None
-        if team is None or team.organisation_id != organisation_id:
-            raise InvalidInput(_l("Choose a team from the list."), "team_id")
+        try:
+            scope.team(db, team_id)
+        except OutOfScope:
+            raise InvalidInput(_l("Choose a team from the list."), "team_id") from None
     if role is not None and role not in Role.values():
         raise InvalidInput(_l("Choose a role from the list."), "role")
     if not 0 <= due_days <= MAX_DUE_DAYS:
