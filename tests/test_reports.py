@@ -395,3 +395,21 @@ def test_sorting_by_a_course_puts_who_most_needs_to_act_first(client, demo, stat
         assert order == sorted(order), path
     refused = client.get(f"/org/{organisation}/reports/people?sort=urgency")
     assert refused.status_code == 400 and "Choose a course" in text_of(refused)
+
+
+@pytest.mark.parametrize("data", [{"courses": ["no-such-course"]}, {"courses": [TINY, "../etc"]},
+                                  {"courses": [TINY], "csrf_token": "forged"}])
+def test_bad_offered_courses_are_refused_and_nothing_saved(app, client, demo, data):
+    organisation = northmoor(demo)
+    client.sign_in("orgadmin@example.org")
+    before = snapshot(app)
+    response = client.submit(f"/org/{organisation}/training/courses", data, form_page=f"/org/{organisation}/training")
+    assert response.status_code == 400
+    assert snapshot(app) == before
+
+
+def test_audit_log_pages_and_refuses_others(client, demo):
+    client.sign_in("orgadmin@example.org")
+    for page in ("abc", "-1", "99999"):
+        assert client.get(f"/org/{northmoor(demo)}/audit?page={page}").status_code == 200
+    assert client.get(f"/org/{demo['organisations']['Eastgate Community Association']}/audit").status_code == 404
