@@ -13,7 +13,7 @@ from sqlalchemy import select
 from lms import db
 from lms.certify.services import issue_certificate
 from lms.db import utcnow
-from lms.learn.services import add_months
+from lms.dates import add_months
 from lms.models import Certificate, CertificateBatch, Completion, User
 from tests.conftest import FormClient
 

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from lms import db
 from lms.catalogue import load_course
 from lms.db import utcnow
-from lms.learn.services import add_months
+from lms.dates import add_months
 from lms.models import Completion, LessonProgress, QuizAttempt
 from tests.conftest import FIXTURE_COURSES, FormClient
 

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from lms.catalogue import Catalogue
 from lms.certify import codes, render
+from lms.dates import add_months
 from lms.db import utcnow
 from lms.errors import InvalidInput, OutOfScope
 from lms.i18n import is_rtl
@@ -210,7 +211,6 @@ def set_design(db: Session, organisation: Organisation, *, template_name: str, l
 def preview_drawing(*, name: str, course_title: str, organisation_name: str, template_name: str | None,
                     logo: tuple[bytes, str] | None, base_url: str, language: str, validity_months: int = 24) -> Drawing:
     """A made-up certificate with a fresh code, for previewing a design: nothing is stored."""
-    from lms.learn.services import add_months
 
     now = utcnow()
     code = codes.new_code()

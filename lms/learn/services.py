@@ -2,7 +2,6 @@
 scoring on the server, completions and refreshers."""
 from __future__ import annotations
 
-import calendar
 import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -14,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from lms.catalogue import SOURCE_LANGUAGE, Course
 from lms.certify.services import issue_certificate
+from lms.dates import add_months
 from lms.db import utcnow
 from lms.errors import InvalidInput, OutOfScope
 from lms.models import Certificate, Completion, LessonProgress, QuizAttempt
@@ -22,14 +22,6 @@ NOT_STARTED = "not_started"
 IN_PROGRESS = "in_progress"
 COMPLETED = "completed"
 REFRESHER_DUE = "refresher_due"
-
-
-def add_months(moment: datetime, months: int) -> datetime:
-    """The same day some months later, or the month's last day (31 Jan + 1 month = 28/29 Feb)."""
-    month_index = moment.month - 1 + months
-    year, month = moment.year + month_index // 12, month_index % 12 + 1
-    day = min(moment.day, calendar.monthrange(year, month)[1])
-    return moment.replace(year=year, month=month, day=day)
 
 
 def content_language(course: Course, language: str) -> str:
