@@ -14,9 +14,11 @@ from lms.extensions import csrf, limiter, login_manager
 from lms.i18n import lang_attributes, language_options, local_date, page_language, select_locale, text_direction
 
 
-def create_app(overrides: dict | None = None) -> Flask:
+def create_app(overrides: dict | None = None, *, secret_required: bool = True) -> Flask:
+    """secret_required=False lets the `lms` command run tools that sign nothing without
+    LMS_SECRET_KEY; anything that serves requests still refuses to start without it."""
     app = Flask(__name__, instance_path=str(settings.INSTANCE_DIR), instance_relative_config=False)
-    app.config.update(settings.from_environment(overrides))
+    app.config.update(settings.from_environment(overrides, secret_required=secret_required))
     app.config.update(overrides or {})
 
     db.init_app(app)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 from flask import Flask, current_app
-from flask.cli import FlaskGroup
+from flask.cli import FlaskGroup, ScriptInfo
 
 from lms import db
 from lms.errors import InvalidInput
@@ -15,7 +15,28 @@ from lms.errors import InvalidInput
 def main() -> None:
     from lms import create_app
 
-    FlaskGroup(create_app=lambda: create_app(), help="Prevent LMS administration.")(prog_name="lms")
+    group = FlaskGroup(create_app=lambda: create_app(secret_required=False), help="Prevent LMS administration.")
+    group.add_command(_needing_secret(group.commands["run"]))
+    group(prog_name="lms")
+
+
+def _needing_secret(command: click.Command) -> click.Command:
+    """A copy of a serving command that refuses to start without the secret key, as the
+    app itself does when a server such as gunicorn creates it."""
+    import copy
+
+    from lms.config import SECRET_KEY_MISSING
+
+    checked = copy.copy(command)
+
+    def callback(*args, **kwargs):
+        info = click.get_current_context().ensure_object(ScriptInfo)
+        if not info.load_app().config.get("SECRET_KEY"):
+            raise click.ClickException(SECRET_KEY_MISSING)
+        return command.callback(*args, **kwargs)
+
+    checked.callback = callback
+    return checked
 
 
 def register_commands(app: Flask) -> None:
@@ -129,8 +150,14 @@ def courses_check(paths: tuple[Path, ...]) -> None:
 
     catalogue = discover(list(paths), include_installed=False) if paths else discover(
         current_app.config["COURSE_PATHS"])
+    from lms.catalogue.balance import course_balance
+
     for course in catalogue.all():
         click.echo(f"ok      {course.id} {course.version} ({course.path})")
+        for balance in course_balance(course):
+            click.echo(f"  quiz  {balance}")
+            for problem in balance.problems:
+                click.echo(f"  WARNING {course.id} [{balance.language}]: {problem}", err=True)
     for folder, faults in catalogue.broken.items():
         click.echo(f"FAULTS  {folder}", err=True)
         for fault in faults:

@@ -20,12 +20,17 @@ def _flag(name: str, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
-def _secret_key(env: str) -> str:
+SECRET_KEY_MISSING = "LMS_SECRET_KEY must be set in production."
+
+
+def _secret_key(env: str, required: bool) -> str | None:
     key = os.environ.get("LMS_SECRET_KEY")
     if key:
         return key
     if env == "production":
-        raise RuntimeError("LMS_SECRET_KEY must be set in production.")
+        if required:
+            raise RuntimeError(SECRET_KEY_MISSING)
+        return None
     # A development key that survives restarts, so sign-ins are not lost on reload.
     INSTANCE_DIR.mkdir(exist_ok=True)
     key_file = INSTANCE_DIR / "secret_key"
@@ -35,14 +40,17 @@ def _secret_key(env: str) -> str:
     return key_file.read_text().strip()
 
 
-def from_environment(overrides: dict | None = None) -> dict:
+def from_environment(overrides: dict | None = None, *, secret_required: bool = True) -> dict:
+    """secret_required=False is for command-line tools that sign nothing (course checks,
+    certificate previews, translation reports): template designers and translators run
+    them on their own machines, in production mode, without the server's secret."""
     overrides = overrides or {}
     # Production unless told otherwise: a forgotten setting must not mean insecure cookies.
     env = overrides.get("LMS_ENV") or os.environ.get("LMS_ENV", "production")
     development = env != "production"
     return {
         "LMS_ENV": env,
-        "SECRET_KEY": overrides.get("SECRET_KEY") or _secret_key(env),
+        "SECRET_KEY": overrides.get("SECRET_KEY") or _secret_key(env, secret_required),
         "DATABASE_URL": os.environ.get("LMS_DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'lms.sqlite3'}"),
         # Public address used in emailed links (password reset, invites).
         # Folders of course plugins, separated by ":" (os.pathsep); installed packages are found too.

@@ -92,3 +92,19 @@ def test_gunicorn_serves_the_app_in_production_mode(cli_env):
     finally:
         server.terminate()
         server.wait(timeout=20)
+
+
+def test_tools_that_sign_nothing_run_without_the_secret_key_in_production(tmp_path):
+    """Template designers and translators run these on their own machines, in production mode."""
+    env = {key: value for key, value in os.environ.items() if key != "LMS_SECRET_KEY"}
+    env.update(LMS_ENV="production", LMS_DATABASE_URL=f"sqlite:///{tmp_path / 'none.sqlite3'}")
+    checked = run_lms("courses", "check", env=env)
+    assert checked.returncode == 0 and "ok " in checked.stdout, checked.stderr
+    status = run_lms("translations", "status", env=env)
+    assert status.returncode == 0 and "interface" in status.stdout, status.stderr
+    drawn = run_lms("certificate", "render", "--course", "wrap", "--name", "Amina Khan", "--out", str(tmp_path / "c.pdf"), env=env)
+    assert drawn.returncode == 0, drawn.stderr
+    assert (tmp_path / "c.pdf").read_bytes().startswith(b"%PDF")
+    # Serving still needs the secret.
+    served = run_lms("run", "--port", "1", env=env)
+    assert served.returncode != 0 and "LMS_SECRET_KEY must be set in production" in served.stderr
