@@ -353,3 +353,55 @@ def test_the_deck_is_shown_a_few_slides_a_page(app, demo, monkeypatch):
     second = trainer.get("/courses/tiny/slides?page=2").get_data(as_text=True)
     assert "Where to get help" in second and 'start="3"' in second
     assert trainer.get("/courses/tiny/slides?page=99").status_code == 200
+
+
+def shown_option_order(client, quiz_url: str) -> dict[str, list[str]]:
+    """Each question's option ids in the order the quiz page shows them."""
+    order: dict[str, list[str]] = {}
+    for qid, option_id in re.findall(r'name="q-([^"]+)" value="([^"]+)"', client.get(quiz_url).get_data(as_text=True)):
+        order.setdefault(qid, []).append(option_id)
+    return order
+
+
+def test_options_are_shuffled_per_attempt_and_remembered(app, learner):
+    quiz = start_quiz(learner)
+    first = shown_option_order(learner, quiz)
+    assert shown_option_order(learner, quiz) == first  # a reload shows the same order
+    for qid, order in first.items():
+        assert sorted(order) == sorted(o.id for o in TINY.question_bank[qid].options)
+    with app.app_context():
+        attempt = db.get_session().scalars(select(QuizAttempt)).one()
+        assert attempt.option_order == first
+    # The result page lists the options in the order the learner saw them.
+    result_url = learner.submit(quiz, answers_for(first, right=False), form_page=quiz).headers["Location"]
+    result = learner.get(result_url).get_data(as_text=True)
+    for qid, order in first.items():
+        texts = [TINY.question_bank[qid].option(option_id).text for option_id in order]
+        after_stem = result.index(TINY.question_bank[qid].stem)
+        positions = [result.index(f"<strong>{text}</strong>", after_stem) for text in texts]
+        assert positions == sorted(positions)
+
+    orders = {tuple(tuple(o) for o in first.values())}
+    for _ in range(10):
+        url = start_quiz(learner)
+        order = shown_option_order(learner, url)
+        orders.add(tuple(tuple(order[qid]) for qid in sorted(order)))
+        learner.submit(url, answers_for(order, right=False), form_page=url)
+    assert len(orders) > 1, "the option order should differ between attempts"
+
+
+def test_the_score_does_not_depend_on_the_option_order(app, session, demo):
+    import random
+
+    from lms.learn import services
+
+    user_id = demo["users"]["learner@example.org"]
+    orders = set()
+    for seed in range(12):
+        attempt = services.start_attempt(session, user_id, TINY, "en", rng=random.Random(seed))
+        orders.add(tuple(tuple(attempt.option_order[qid]) for qid in sorted(attempt.option_order)))
+        right = {qid: sorted(TINY.question_bank[qid].answers) for qid in attempt.question_ids}
+        scored = services.submit_attempt(session, user_id, TINY, attempt.id, right)
+        assert scored.correct == scored.total and scored.passed
+        session.commit()
+    assert len(orders) > 1

@@ -184,7 +184,7 @@ def quiz(course_id: str, attempt_id: int):
     elif attempt.course_version != course.version:
         return render_template("learn/quiz_refused.html", course=course, attempt=attempt, language=language,
                                message=str(services.CourseChanged().message)), 409
-    questions = [course.question(qid, language) for qid in attempt.question_ids]
+    questions = services.attempt_questions(course, attempt, language)
     return render_template("learn/quiz.html", course=course, attempt=attempt, questions=questions, answers=answers,
                            problem=problem, form=form, language=language, status=status), 400 if problem else 200
 
@@ -197,8 +197,7 @@ def result(course_id: str, attempt_id: int):
     if attempt.submitted_at is None:
         return redirect(url_for("learn.quiz", course_id=course.id, attempt_id=attempt.id))
     language, status = _language(course)
-    # A question later removed from the course cannot be explained; the score still stands.
-    questions = [course.question(qid, language) for qid in attempt.question_ids if qid in course.question_bank]
+    questions = services.attempt_questions(course, attempt, language)
     return render_template("learn/result.html", course=course, attempt=attempt, questions=questions,
                            form=ConfirmForm(), language=language, status=status)
 

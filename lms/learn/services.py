@@ -2,6 +2,7 @@
 scoring on the server, completions and refreshers."""
 from __future__ import annotations
 
+import dataclasses
 import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -11,7 +12,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from lms.catalogue import SOURCE_LANGUAGE, Course
+from lms.catalogue import SOURCE_LANGUAGE, Course, Question
 from lms.certify.services import issue_certificate
 from lms.dates import add_months
 from lms.db import utcnow
@@ -143,12 +144,35 @@ def start_attempt(db: Session, user_id: int, course: Course, language: str, *, r
         QuizAttempt.course_version == course.version).order_by(QuizAttempt.id.desc())).first()
     if existing is not None:
         return existing
-    drawn = (rng or random.SystemRandom()).sample(sorted(course.question_bank), course.questions_per_attempt)
+    rng = rng or random.SystemRandom()
+    drawn = rng.sample(sorted(course.question_bank), course.questions_per_attempt)
+    option_order = {}
+    for question_id in drawn:
+        option_ids = [option.id for option in course.question_bank[question_id].options]
+        rng.shuffle(option_ids)
+        option_order[question_id] = option_ids
     attempt = QuizAttempt(user_id=user_id, course_id=course.id, course_version=course.version,
-                          language=content_language(course, language), question_ids=drawn)
+                          language=content_language(course, language), question_ids=drawn, option_order=option_order)
     db.add(attempt)
     db.flush()
     return attempt
+
+
+def as_shown(attempt: QuizAttempt, question: Question) -> Question:
+    """The question with its options in the order this attempt shows them."""
+    order = (attempt.option_order or {}).get(question.id)
+    if not order:
+        return question
+    position = {option_id: index for index, option_id in enumerate(order)}
+    options = sorted(question.options, key=lambda option: position.get(option.id, len(position)))
+    return dataclasses.replace(question, options=tuple(options))
+
+
+def attempt_questions(course: Course, attempt: QuizAttempt, language: str) -> list[Question]:
+    """The attempt's questions in the language, as shown; a question later removed from the
+    course is left out (it cannot be explained, though the score stands)."""
+    return [as_shown(attempt, course.question(question_id, language))
+            for question_id in attempt.question_ids if question_id in course.question_bank]
 
 
 def get_attempt(db: Session, user_id: int, course: Course, attempt_id: int) -> QuizAttempt:

@@ -41,6 +41,10 @@ class QuizAttempt(Base):
     course_version: Mapped[str] = mapped_column(String(VERSION_LENGTH))
     language: Mapped[str] = mapped_column(String(16))
     question_ids: Mapped[list] = mapped_column(JSON)
+    # question id -> its option ids in the order this attempt shows them, shuffled when the
+    # questions are drawn so that an option's position tells a learner nothing. Attempts
+    # from before it existed have none and show the bank's order.
+    option_order: Mapped[dict | None] = mapped_column(JSON)
     answers: Mapped[dict | None] = mapped_column(JSON)  # question id -> list of option ids
     correct: Mapped[int | None] = mapped_column(Integer)
     passed: Mapped[bool | None] = mapped_column(Boolean)
