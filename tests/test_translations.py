@@ -105,3 +105,13 @@ def test_certificates_and_emails_come_out_in_the_learners_language(app, client, 
     polish_months = ["stycznia", "lutego", "marca", "kwietnia", "maja", "czerwca", "lipca", "sierpnia", "września",
                      "października", "listopada", "grudnia"]
     assert any(month in text for month in polish_months)  # the dates, written by Babel in Polish
+
+
+def test_the_translations_link_is_shown_only_to_those_who_may_open_it(app, demo):
+    for email, may in [("learner@example.org", False), ("champion@example.org", False),
+                       ("trainer@example.org", True), ("orgadmin@example.org", True)]:
+        person = FormClient(app.test_client(), [])
+        person.sign_in(email)
+        page = person.get("/courses/tiny").get_data(as_text=True)
+        assert ('href="/courses/tiny/translations"' in page) is may, email
+        assert person.get("/courses/tiny/translations").status_code == (200 if may else 404), email

@@ -18,7 +18,10 @@ blueprint = Blueprint("translate", __name__, template_folder="templates")
 REVIEWERS = (Role.TRAINER.value, Role.ORG_ADMIN.value)
 
 
+@blueprint.app_template_global("may_review_translations")
 def _may_review() -> bool:
+    """Trainers and org admins may see and mark a course's translations; links to the page
+    are shown only to them."""
     return holds_role_anywhere(db.get_session(), current_user, REVIEWERS)
 
 
