@@ -405,3 +405,21 @@ def test_the_score_does_not_depend_on_the_option_order(app, session, demo):
         assert scored.correct == scored.total and scored.passed
         session.commit()
     assert len(orders) > 1
+
+
+def test_a_language_chosen_on_the_page_is_kept_through_the_course(app, learner, demo):
+    lesson = learner.get("/courses/tiny/lessons/01-first?lang=en").get_data(as_text=True)
+    assert 'href="/courses/tiny/lessons/02-second?lang=en" rel="next"' in lesson
+    assert 'href="/courses/tiny?lang=en"' in lesson
+    read = learner.submit("/courses/tiny/lessons/01-first/read?lang=ur", form_page="/courses/tiny/lessons/01-first?lang=ur")
+    assert read.headers["Location"].endswith("/courses/tiny/lessons/02-second?lang=ur")
+    last = learner.submit("/courses/tiny/lessons/02-second/read?lang=ur", form_page="/courses/tiny/lessons/02-second?lang=ur")
+    assert last.headers["Location"].endswith("/courses/tiny?lang=ur#quiz")
+    # Nothing asked for, nothing added; and a made-up value is not carried.
+    assert "?lang=" not in learner.get("/courses/tiny/lessons/01-first").get_data(as_text=True).split("lesson-nav")[1]
+    odd = learner.get("/courses/tiny/lessons/01-first?lang=%22%3E%3Cx").get_data(as_text=True)
+    assert "lang=" not in odd.split("lesson-nav")[1] and "<x" not in odd
+    trainer = FormClient(app.test_client(), [])
+    trainer.sign_in("trainer@example.org")
+    slide = trainer.get("/courses/tiny/slides/1?lang=ur").get_data(as_text=True)
+    assert 'href="/courses/tiny/slides/2?lang=ur" rel="next"' in slide

@@ -9,6 +9,7 @@ from werkzeug.security import safe_join
 
 from lms import db
 from lms.catalogue import Course
+from lms.catalogue.loader import LANGUAGE
 from lms.errors import InvalidInput
 from lms.forms import ConfirmForm
 from lms.i18n import choose_language
@@ -47,6 +48,14 @@ def _language(course: Course) -> tuple[str, str]:
     asked = request.args.get("lang") or choose_language()
     language = services.content_language(course, asked)
     return language, translation_statuses(db.get_session(), course)[language]
+
+
+@blueprint.app_template_global("kept_language")
+def kept_language() -> dict[str, str]:
+    """?lang=… chosen on a page (the English original, or a translation), for the links and
+    forms that lead on through the course, so "Next lesson" stays in the language being read."""
+    asked = request.args.get("lang", "")
+    return {"lang": asked} if LANGUAGE.fullmatch(asked) else {}
 
 
 def _current_organisation_id() -> int | None:
@@ -105,8 +114,8 @@ def lesson_read(course_id: str, slug: str):
     database.commit()
     position = course.module_slugs.index(slug)
     if position + 1 < len(course.module_slugs):
-        return redirect(url_for("learn.lesson", course_id=course.id, slug=course.module_slugs[position + 1]))
-    return redirect(url_for("learn.course", course_id=course.id, _anchor="quiz"))
+        return redirect(url_for("learn.lesson", course_id=course.id, slug=course.module_slugs[position + 1], **kept_language()))
+    return redirect(url_for("learn.course", course_id=course.id, _anchor="quiz", **kept_language()))
 
 
 @blueprint.get("/courses/<course_id>/assets/<path:filename>")
