@@ -423,3 +423,25 @@ def test_a_language_chosen_on_the_page_is_kept_through_the_course(app, learner, 
     trainer.sign_in("trainer@example.org")
     slide = trainer.get("/courses/tiny/slides/1?lang=ur").get_data(as_text=True)
     assert 'href="/courses/tiny/slides/2?lang=ur" rel="next"' in slide
+
+
+def test_after_passing_the_result_links_the_certificate_and_the_course_page_says_it_is_done(app, learner):
+    quiz = start_quiz(learner)
+    result_url = learner.submit(quiz, answers_for(drawn_questions(learner, quiz)), form_page=quiz).headers["Location"]
+    result = learner.get(result_url).get_data(as_text=True)
+    with app.app_context():
+        from lms.certify.codes import display
+        from lms.models import Certificate
+
+        code = display(db.get_session().scalars(select(Certificate)).one().code)
+    assert f'href="/certificates/{code}.pdf"' in result
+    assert f'<bdi class="verification-code">{code}</bdi>' in result
+    assert learner.get(f"/verify/{code}").status_code == 200
+    course = learner.get("/courses/tiny").get_data(as_text=True)
+    assert "You have completed this course" in course
+    assert "Not read" not in course and "Start the course" not in course
+    # A failed attempt earns nothing to link to.
+    again = start_quiz(learner)
+    failed = learner.get(learner.submit(again, answers_for(drawn_questions(learner, again), right=False),
+                                        form_page=again).headers["Location"]).get_data(as_text=True)
+    assert "Download your certificate" not in failed

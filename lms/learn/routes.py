@@ -208,6 +208,7 @@ def result(course_id: str, attempt_id: int):
     language, status = _language(course)
     questions = services.attempt_questions(course, attempt, language)
     return render_template("learn/result.html", course=course, attempt=attempt, questions=questions,
+                           certificate=services.certificate_of_attempt(database, attempt),
                            form=ConfirmForm(), language=language, status=status)
 
 

@@ -175,6 +175,14 @@ def attempt_questions(course: Course, attempt: QuizAttempt, language: str) -> li
             for question_id in attempt.question_ids if question_id in course.question_bank]
 
 
+def certificate_of_attempt(db: Session, attempt: QuizAttempt) -> Certificate | None:
+    """The certificate a passed attempt earned, if it has one."""
+    if not attempt.passed:
+        return None
+    return db.scalars(select(Certificate).join(Completion, Certificate.completion_id == Completion.id)
+                      .where(Completion.attempt_id == attempt.id)).first()
+
+
 def get_attempt(db: Session, user_id: int, course: Course, attempt_id: int) -> QuizAttempt:
     attempt = db.get(QuizAttempt, attempt_id)
     if attempt is None or attempt.user_id != user_id or attempt.course_id != course.id:
