@@ -343,7 +343,7 @@ def test_an_english_title_in_an_urdu_certificate_is_isolated(tmp_path):
     # The title is a paragraph of its own with dir="auto" (its own direction, isolated);
     # the code, inside a line of Urdu, is isolated left to right.
     assert '<p class="course" dir="auto">WRAP: Workshop to Raise Awareness of Prevent</p>' in html
-    assert '<bdi dir="ltr">ABCD-EFGH-JKMN-PQRS-T</bdi>' in html
+    assert '<bdi class="code" lang="en" dir="ltr">ABCD-EFGH-JKMN-PQRS-T</bdi>' in html
     text = pdf_text(pdf, tmp_path)
     assert "Workshop to Raise Awareness of Prevent" in text
     assert "ABCD-EFGH-JKMN-PQRS-T" in text
@@ -502,3 +502,16 @@ def test_the_qr_code_reads_back_as_the_public_verification_url(app, client, pass
     assert images, "the PDF has no QR image"
     decoded = subprocess.run(["zbarimg", "--quiet", "--raw", *map(str, images)], capture_output=True, text=True).stdout.split()
     assert decoded == [f"http://localhost/verify/{passed}"]
+
+
+def test_a_logo_too_large_goes_back_to_the_form_with_its_limit(app, admin):
+    """A 3.1 MB logo is over the form's 512 KB, and over the 2 MB every other form takes."""
+    big = png_logo() + b"\0" * (3_100_000)
+    response = upload(admin, big, "logo.png", template="simple")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "There is a problem" in html and "The logo must be smaller than 512 KB" in html
+    assert re.search(r'<input checked[^>]*value="simple"', html), "the chosen design is kept"
+    huge = upload(admin, b"\0" * (9 * 1024 * 1024), "logo.png", template="simple")
+    assert huge.status_code == 413 and "the form says what size it takes" in huge.get_data(as_text=True)
+    assert stored_logo(app, admin) == (None, None, None)

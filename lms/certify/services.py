@@ -9,6 +9,7 @@ from datetime import datetime
 from pathlib import Path
 
 from babel.dates import format_date
+from flask import current_app, has_app_context
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -17,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from lms.audit import services as audit
 from lms.catalogue import Catalogue
 from lms.certify import codes, render
 from lms.dates import add_months
@@ -82,6 +84,11 @@ def revoke(db: Session, certificate: Certificate, *, reason: str, revoked_by: Us
     certificate.revoked_reason = reason
     certificate.revoked_by_id = revoked_by.id
     db.flush()
+    if certificate.organisation_id is not None:  # only a certificate an organisation issued can be revoked
+        completion = certificate.completion
+        audit.record(db, certificate.organisation_id, revoked_by, audit.CERTIFICATE_REVOKED,
+                     code=codes.display(certificate.code), course=completion.course_id, name=completion.user.name,
+                     reason=reason)
 
 
 # --- drawing ------------------------------------------------------------------------------
@@ -101,8 +108,16 @@ def _labels(method: str) -> tuple[dict, str]:
     return text, how
 
 
+def _date_locale(language: str) -> str:
+    """The locale a certificate's dates are written in: as on pages (lms.i18n.select_locale),
+    English is the app's default locale, British, so "5 December 2026", not "December 5, 2026"."""
+    if language.replace("-", "_") == "en":
+        return current_app.config.get("BABEL_DEFAULT_LOCALE", "en_GB") if has_app_context() else "en_GB"
+    return language
+
+
 def _local_date(moment: datetime, language: str) -> str:
-    return format_date(to_user_timezone(moment).date(), "long", locale=language)
+    return format_date(to_user_timezone(moment).date(), "long", locale=_date_locale(language))
 
 
 def fields_for(*, name: str, course_title: str, completed_at: datetime, expires_at: datetime, method: str,
@@ -192,20 +207,47 @@ def certificate_of_user(db: Session, user_id: int, typed_code: str) -> Certifica
     return certificate
 
 
+class CertificateRevoked(Exception):
+    """A revoked certificate is no longer handed out as a PDF, not even to its holder."""
+
+    def __init__(self, certificate: Certificate):
+        super().__init__(certificate.id)
+        self.certificate = certificate
+
+
+def downloadable_certificate(db: Session, user_id: int, typed_code: str) -> Certificate:
+    """The user's own certificate, to draw as a PDF: OutOfScope if it is not theirs,
+    CertificateRevoked if it has been withdrawn."""
+    certificate = certificate_of_user(db, user_id, typed_code)
+    if certificate.revoked_at is not None:
+        raise CertificateRevoked(certificate)
+    return certificate
+
+
 def set_design(db: Session, organisation: Organisation, *, template_name: str, logo_upload: tuple[bytes, str] | None,
-               remove_logo: bool) -> None:
-    """An organisation's certificate design and logo; InvalidInput leaves both unchanged."""
+               remove_logo: bool, changed_by: User | None = None) -> None:
+    """An organisation's certificate design and logo; InvalidInput leaves both unchanged.
+    A change made by someone (changed_by) is written to the audit log; saving the same
+    design again records nothing."""
     from lms.certify.logos import clean_logo
 
     if template_name not in render.available_templates():
         raise InvalidInput(_l("Choose a certificate design from the list"), "template")
     cleaned = clean_logo(*logo_upload) if logo_upload is not None else None
+    changes: dict[str, str] = {}
+    previous = organisation.certificate_template or render.DEFAULT_TEMPLATE
+    if template_name != previous:
+        changes.update(template=template_name, previous_template=previous)
     organisation.certificate_template = template_name
     if cleaned is not None:
+        changes["logo"] = "replaced" if organisation.logo else "uploaded"
         organisation.logo, organisation.logo_type = cleaned
-    elif remove_logo:
+    elif remove_logo and organisation.logo:
+        changes["logo"] = "removed"
         organisation.logo, organisation.logo_type = None, None
     db.flush()
+    if changes and changed_by is not None:
+        audit.record(db, organisation.id, changed_by, audit.CERTIFICATE_DESIGN, **changes)
 
 
 def preview_drawing(*, name: str, course_title: str, organisation_name: str, template_name: str | None,
