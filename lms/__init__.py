@@ -24,6 +24,9 @@ def create_app(overrides: dict | None = None, *, secret_required: bool = True) -
     db.init_app(app)
     # One Babel per app: its translation cache belongs to the app's own catalogues.
     Babel(app, locale_selector=select_locale)
+    from lms.forms import apply_upload_limit
+
+    app.before_request(apply_upload_limit)
     csrf.init_app(app)
     limiter.init_app(app)
     _init_login(app)

@@ -93,10 +93,15 @@ def test_xlsx_round_trip_keeps_every_name_as_text(client, demo, tricky):  # noqa
     for name in TRICKY_NAMES:
         # XML reads a carriage return as a line feed, so XLSX cannot keep a bare \r.
         assert expected(name).replace("\r", "\n") in names, name
-    # Every cell is stored as text: no formula, number or date for a spreadsheet to act on.
+    # Every cell is stored as text, no formula or number for a spreadsheet to act on, except
+    # the dates, which are real dates so that they sort and filter as dates.
+    date_columns = {index for index, title in enumerate(rows[0]) if title == "Joined" or title.endswith(": date")}
     for row in sheet.iter_rows(min_row=2):
-        for cell in row:
-            assert cell.data_type in ("s", "inlineStr"), (cell.coordinate, cell.value)
+        for index, cell in enumerate(row):
+            if index in date_columns and cell.value is not None:
+                assert cell.is_date and cell.number_format == "d mmm yyyy", (cell.coordinate, cell.value)
+            elif cell.value is not None:
+                assert cell.data_type in ("s", "inlineStr"), (cell.coordinate, cell.value)
 
 
 def test_exports_follow_the_filters(client, demo, tricky):  # noqa: F811

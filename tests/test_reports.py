@@ -393,8 +393,14 @@ def test_sorting_by_a_course_puts_who_most_needs_to_act_first(client, demo, stat
         order = [page.index(name) for name in ("Owen Overdue", "Ella Expired", "Rhys Refresher", "Nia New",
                                                "Ines Progress", "Cara Complete")]
         assert order == sorted(order), path
-    refused = client.get(f"/org/{organisation}/reports/people?sort=urgency")
-    assert refused.status_code == 400 and "Choose a course" in text_of(refused)
+    refused = client.get(f"/org/{organisation}/reports/people?sort=urgency&team={housing}&q=a")
+    html = refused.get_data(as_text=True)
+    # Back to the form, not a bare error: the message is linked to the course filter and the
+    # person's choices are kept, with the people listed in the usual order meanwhile.
+    assert refused.status_code == 400 and "There is a problem" in html
+    assert '<a href="#course">Choose a course to sort by who most needs to act on it.</a>' in html
+    assert '<option value="urgency" selected>' in html and f'<option value="{housing}" selected>' in html
+    assert 'value="a"' in html and "Owen Overdue" in html
 
 
 @pytest.mark.parametrize("data", [{"courses": ["no-such-course"]}, {"courses": [TINY, "../etc"]},

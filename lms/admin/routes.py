@@ -155,7 +155,7 @@ def cancel_invite(organisation_id: int, invite_id: int):
     scope = _managing_scope(organisation_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    people.cancel_invite(database, scope, invite_id)
+    people.cancel_invite(database, scope, invite_id, cancelled_by=current_user)
     database.commit()
     flash(_("The invitation has been cancelled."))
     return redirect(url_for("admin.organisation", organisation_id=organisation_id, _anchor="invites"))

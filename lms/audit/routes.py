@@ -5,7 +5,9 @@ from flask import Blueprint, current_app, render_template, request
 from flask_login import current_user, login_required
 
 from lms import db
+from lms.admin.forms import role_choices
 from lms.audit import services
+from lms.certify.render import available_templates
 from lms.i18n import choose_language
 from lms.pagination import page_number
 from lms.people.scope import managing_scope_for
@@ -26,6 +28,7 @@ def log(organisation_id: int):
     catalogue = current_app.extensions["lms.catalogue"]
     language = choose_language()
     titles = {course.id: course.title(language) for course in catalogue.all()}
+    designs = {name: template.title for name, template in available_templates().items()}
     return render_template("audit/log.html", scope=scope, organisation=scope.organisation,
                            page=services.events(database, organisation_id, page_number(request.args.get("page"))),
-                           titles=titles)
+                           titles=titles, roles=dict(role_choices()), designs=designs)

@@ -1,4 +1,9 @@
-"""The audit log: every export of people's records and every reminder sent, for org admins."""
+"""The audit log, for org admins: every export of people's records, every reminder sent,
+and every change to who is invited, which certificates stand, how they look, and what
+training is offered and required.
+
+Each event is recorded by the service that makes the change, in the same transaction, so
+a change and its record are committed together or not at all."""
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -10,6 +15,15 @@ from lms.pagination import Page, paginate
 EXPORT = "export"
 REMINDERS = "reminders"
 SCHEDULED_REMINDERS = "scheduled_reminders"
+CERTIFICATE_REVOKED = "certificate_revoked"
+CERTIFICATE_DESIGN = "certificate_design"
+INVITATION = "invitation"
+INVITATIONS_UPLOADED = "invitations_uploaded"
+INVITATION_CANCELLED = "invitation_cancelled"
+COURSES_OFFERED = "courses_offered"
+REQUIREMENT_ADDED = "requirement_added"
+REQUIREMENT_CHANGED = "requirement_changed"
+REQUIREMENT_REMOVED = "requirement_removed"
 
 
 def record(db: Session, organisation_id: int, actor: User | None, action: str, **details) -> AuditEvent:

@@ -10,10 +10,12 @@ from lms.certify import batches, codes, render, services
 from lms.certify.forms import BatchForm, DesignForm, RevokeForm, VerifyForm
 from lms.errors import InvalidInput
 from lms.extensions import limiter
-from lms.forms import form_status, show_error
+from lms.forms import accepts_uploads_up_to, form_status, show_error
+from lms.i18n import choose_language
 from lms.pagination import page_number, paginate
 from lms.people.scope import managing_scope_for, scope_for
 
+LOGO_UPLOAD_READ_LIMIT = 8 * 1024 * 1024
 blueprint = Blueprint("certify", __name__, template_folder="templates")
 
 
@@ -29,13 +31,29 @@ def _cache() -> services.PdfCache:
 @login_required
 def download(code: str):
     database = db.get_session()
-    certificate = services.certificate_of_user(database, current_user.id, code)
+    try:
+        certificate = services.downloadable_certificate(database, current_user.id, code)
+    except services.CertificateRevoked as revoked:
+        return _revoked_page(revoked.certificate)
     drawing = services.drawing_for(database, certificate, current_app.extensions["lms.catalogue"],
                                    base_url=current_app.config["BASE_URL"])
     path = services.pdf_path(drawing, _cache())
     response = send_file(path, mimetype="application/pdf", as_attachment=True,
                          download_name=f"certificate-{codes.display(certificate.code)}.pdf", etag=drawing.key)
     response.headers["Cache-Control"] = "private, no-cache"
+    return response
+
+
+def _revoked_page(certificate):
+    """410 Gone: the holder is told the certificate was withdrawn and when, not the reason,
+    which the organisation keeps for its records."""
+    catalogue = current_app.extensions["lms.catalogue"]
+    course = catalogue.get(certificate.completion.course_id)
+    response = current_app.make_response((render_template(
+        "certify/revoked.html", certificate=certificate, course=course,
+        course_title=course.title(choose_language()) if course else certificate.completion.course_id,
+        code=codes.display(certificate.code)), 410))
+    response.headers["Cache-Control"] = "private, no-store"
     return response
 
 
@@ -108,6 +126,9 @@ def _managing_scope(organisation_id: int):
 
 @blueprint.route("/org/<int:organisation_id>/certificate-design", methods=["GET", "POST"])
 @login_required
+# Read a logo up to a few times its own limit, so a too-large one gets the form's own
+# message ("smaller than 512 KB") with the choices kept, not a bare "file too large" page.
+@accepts_uploads_up_to(LOGO_UPLOAD_READ_LIMIT)
 def design(organisation_id: int):
     database = db.get_session()
     scope = _managing_scope(organisation_id)
@@ -119,7 +140,7 @@ def design(organisation_id: int):
         logo = (upload.read(), upload.filename or "") if upload and getattr(upload, "filename", "") else None
         try:
             services.set_design(database, organisation, template_name=form.template.data, logo_upload=logo,
-                                remove_logo=form.remove_logo.data)
+                                remove_logo=form.remove_logo.data, changed_by=current_user)
         except InvalidInput as problem:
             database.rollback()
             show_error(form, problem)

@@ -23,6 +23,7 @@ NOT_STARTED = "not_started"
 IN_PROGRESS = "in_progress"
 COMPLETED = "completed"
 REFRESHER_DUE = "refresher_due"
+REVOKED = "revoked"  # the latest completion's certificate was revoked: it no longer counts
 
 
 def content_language(course: Course, language: str) -> str:
@@ -88,8 +89,10 @@ def course_states(db: Session, user_id: int, courses: list[Course], *, refresher
             status = IN_PROGRESS
         else:
             status = NOT_STARTED
-        states.append(CourseState(course, status, completion, read, attempt.id if attempt else None,
-                                  certificates.get(completion.id) if completion else None))
+        certificate = certificates.get(completion.id) if completion else None
+        if certificate is not None and certificate.revoked_at is not None:
+            status = REVOKED
+        states.append(CourseState(course, status, completion, read, attempt.id if attempt else None, certificate))
     return states
 
 

@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from lms.audit import services as audit
 from lms.db import utcnow
 from lms.errors import Forbidden, InvalidInput, OutOfScope
 from lms.models import ChampionedTeam, Invite, Membership, Organisation, Role, Team, User
@@ -288,6 +289,16 @@ def remove_membership(db: Session, scope: Scope, membership_id: int) -> None:
 
 def invite_person(db: Session, scope: Scope, *, email: str, name: str = "", role: str = Role.LEARNER.value,
                   team_id: int | None = None, invited_by: User | None = None) -> Invite:
+    """Invite one person; an invitation someone sends (invited_by) is written to the audit log."""
+    invite = _new_invite(db, scope, email=email, name=name, role=role, team_id=team_id, invited_by=invited_by)
+    if invited_by is not None:
+        audit.record(db, scope.organisation_id, invited_by, audit.INVITATION, email=invite.email, role=invite.role,
+                     team=invite.team.name if invite.team else None)
+    return invite
+
+
+def _new_invite(db: Session, scope: Scope, *, email: str, name: str, role: str, team_id: int | None,
+                invited_by: User | None) -> Invite:
     _require_manager(scope)
     email = normalise_email(email)
     name = one_line(name)[:200]
@@ -335,10 +346,14 @@ def accept_invite(db: Session, invite: Invite, user: User) -> Membership:
     return membership
 
 
-def cancel_invite(db: Session, scope: Scope, invite_id: int) -> None:
+def cancel_invite(db: Session, scope: Scope, invite_id: int, *, cancelled_by: User | None = None) -> None:
     _require_manager(scope)
-    db.delete(scope.invite(db, invite_id))
+    invite = scope.invite(db, invite_id)
+    email = invite.email
+    db.delete(invite)
     db.flush()
+    if cancelled_by is not None:
+        audit.record(db, scope.organisation_id, cancelled_by, audit.INVITATION_CANCELLED, email=email)
 
 
 @dataclass
@@ -373,10 +388,15 @@ def invite_from_csv(db: Session, scope: Scope, data: bytes, invited_by: User | N
         raise InvalidInput(_l("The file is empty"), "file")
     reader = csv.DictReader(io.StringIO(text, newline=""))
     try:
-        return _invite_rows(db, scope, reader, invited_by)
+        report = _invite_rows(db, scope, reader, invited_by)
     except csv.Error:
         raise InvalidInput(_l("Line %(line)d of the file could not be read. Check it is a CSV file saved as UTF-8.",
                               line=max(reader.reader.line_num, 1)), "file")
+    if invited_by is not None and report.invited:
+        # One entry for the upload, naming everyone it invited.
+        audit.record(db, scope.organisation_id, invited_by, audit.INVITATIONS_UPLOADED,
+                     emails=[invite.email for invite in report.invited], problems=len(report.problems))
+    return report
 
 
 def _invite_rows(db: Session, scope: Scope, reader: csv.DictReader, invited_by: User | None) -> CsvImportReport:
@@ -403,7 +423,7 @@ def _invite_rows(db: Session, scope: Scope, reader: csv.DictReader, invited_by: 
                 continue
         try:
             with db.begin_nested():
-                report.invited.append(invite_person(
+                report.invited.append(_new_invite(
                     db, scope, email=email, name=row.get("name") or "", role=role, team_id=team_id, invited_by=invited_by,
                 ))
         except InvalidInput as problem:

@@ -22,13 +22,13 @@ from lms.mail import send_email
 from lms.models import Membership, Organisation, Reminder, User
 from lms.people.scope import Scope, organisation_scope
 from lms.reports.services import Cell, cell_from_row
-from lms.reports.status import (EXPIRED, IN_PROGRESS, NOT_STARTED, OVERDUE, REFRESHER_DUE, Filters, cells,
+from lms.reports.status import (EXPIRED, IN_PROGRESS, NOT_STARTED, OVERDUE, REFRESHER_DUE, REVOKED, Filters, cells,
                                 person_conditions)
 from lms.training.services import offered_courses
 
 log = logging.getLogger(__name__)
 
-REMINDABLE = (NOT_STARTED, IN_PROGRESS, OVERDUE, REFRESHER_DUE, EXPIRED)
+REMINDABLE = (NOT_STARTED, IN_PROGRESS, OVERDUE, REFRESHER_DUE, EXPIRED, REVOKED)
 QUIET_DAYS = 7
 # The scheduled job reminds when a completion enters its refresher window, then every three weeks.
 SCHEDULED_QUIET_DAYS = 21
@@ -65,7 +65,7 @@ def plan_reminders(db: Session, scope: Scope, filters: Filters, course: Course, 
     reminded = exists().where(Reminder.user_id == Membership.user_id, Reminder.course_id == course.id,
                               Reminder.sent_at > now - timedelta(days=quiet_days))
     base = (select(User.id, User.name, User.email, User.preferred_language, table.c.status, table.c.joined_at,
-                   table.c.completed_at, table.c.expires_at, table.c.due_days)
+                   table.c.completed_at, table.c.expires_at, table.c.revoked_at, table.c.due_days)
             .select_from(Membership).join(User, User.id == Membership.user_id)
             .join(table, table.c.membership_id == Membership.id)
             # The status filter is about this course, so it is applied to this course's cell alone.

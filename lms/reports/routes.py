@@ -22,7 +22,7 @@ from lms.i18n import choose_language
 from lms.pagination import page_number
 from lms.people.scope import MAX_ID, Scope, scope_for
 from lms.reports import exports, reminders, services
-from lms.reports.status import STATUSES, Filters
+from lms.reports.status import Filters
 from lms.training.services import offered_courses
 
 blueprint = Blueprint("reports", __name__, template_folder="templates")
@@ -31,6 +31,7 @@ STATUS_LABELS = {
     "completed": _l("Completed"),
     "refresher_due": _l("Refresher due"),
     "expired": _l("Expired"),
+    "revoked": _l("Revoked"),
     "overdue": _l("Overdue"),
     "in_progress": _l("In progress"),
     "not_started": _l("Not started"),
@@ -126,8 +127,8 @@ def dashboard(organisation_id: int):
     teams = database.scalars(scope.teams()).all()
     reports = services.dashboard(database, scope, courses, teams, team_id=team_id, **_now_and_refresher())
     return render_template("reports/dashboard.html", scope=scope, organisation=scope.organisation, reports=reports,
-                           teams=teams, team_id=team_id, statuses=STATUSES, labels=STATUS_LABELS,
-                           language=choose_language())
+                           teams=teams, team_id=team_id, statuses=services.shown_statuses(reports),
+                           labels=STATUS_LABELS, language=choose_language())
 
 
 @blueprint.get("/org/<int:organisation_id>/reports/people")
@@ -136,15 +137,22 @@ def people(organisation_id: int):
     scope = _report_scope(organisation_id)
     courses = _courses(scope)
     filters = _filters(scope, courses)
-    sort = _sort(filters)
-    page = services.matrix(database, scope, filters, courses, page=page_number(request.args.get("page")), sort=sort,
-                           **_now_and_refresher())
+    # The urgency sort needs a course: without one, the page comes back with the person's
+    # choices kept, the people in the usual order, and a message on the course filter.
+    sort_problem = None
+    if request.args.get("sort") == services.URGENCY_SORT and not filters.course_id:
+        sort_problem = _("Choose a course to sort by who most needs to act on it.")
+        sort = services.URGENCY_SORT
+    else:
+        sort = _sort(filters)
+    page = services.matrix(database, scope, filters, courses, page=page_number(request.args.get("page")),
+                           sort=services.DEFAULT_SORT if sort_problem else sort, **_now_and_refresher())
     return render_template(
         "reports/people.html", scope=scope, organisation=scope.organisation, page=page, filters=filters, sort=sort,
         courses=courses, shown=services.shown_courses(courses, filters), teams=database.scalars(scope.teams()).all(),
         labels=STATUS_LABELS, sorts=SORT_LABELS, roles=dict(role_choices()), query_args=_query_args(filters, sort),
-        language=choose_language(), remindable=reminders.REMINDABLE,
-    )
+        language=choose_language(), remindable=reminders.REMINDABLE, sort_problem=sort_problem,
+    ), 400 if sort_problem else 200
 
 
 def _logged(filters: Filters) -> dict:

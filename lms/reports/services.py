@@ -15,8 +15,8 @@ from lms.errors import InvalidInput, OutOfScope
 from lms.models import Membership, Role, Team, User
 from lms.pagination import PER_PAGE, Page
 from lms.people.scope import Scope
-from lms.reports.status import (COMPLETED, DONE, EXPIRED, IN_PROGRESS, NOT_STARTED, OVERDUE, REFRESHER_DUE, STATUSES,
-                                Filters, cells, person_conditions)
+from lms.reports.status import (COMPLETED, DONE, EXPIRED, IN_PROGRESS, NOT_STARTED, OVERDUE, REFRESHER_DUE, REVOKED,
+                                STATUSES, Filters, cells, person_conditions)
 
 STREAM_BATCH = 1000
 
@@ -31,7 +31,7 @@ SORTS = {
 DEFAULT_SORT = "name"
 # Sorting by a course's status puts whoever most needs a nudge first.
 URGENCY_SORT = "urgency"
-URGENCY = (OVERDUE, EXPIRED, REFRESHER_DUE, NOT_STARTED, IN_PROGRESS, COMPLETED)
+URGENCY = (OVERDUE, EXPIRED, REVOKED, REFRESHER_DUE, NOT_STARTED, IN_PROGRESS, COMPLETED)
 
 
 # --- the dashboard ------------------------------------------------------------------------
@@ -104,6 +104,13 @@ def dashboard(db: Session, scope: Scope, courses: list[Course], teams: list[Team
     return reports
 
 
+def shown_statuses(reports: list[CourseReport]) -> list[str]:
+    """The dashboard's columns: every status, but "revoked" only when someone has it, as
+    revocations are rare and an always-empty column would only be noise."""
+    return [status for status in STATUSES
+            if status != REVOKED or any(report.total.by_status[REVOKED] for report in reports)]
+
+
 # --- the matrix ---------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -113,6 +120,7 @@ class Cell:
     completed_at: datetime | None
     expires_at: datetime | None
     due: datetime | None  # the deadline of a required course never completed
+    revoked_at: datetime | None = None  # when the certificate of the latest completion was revoked
 
     @property
     def date(self) -> datetime | None:
@@ -121,6 +129,8 @@ class Cell:
             return self.completed_at
         if self.status in (REFRESHER_DUE, EXPIRED):
             return self.expires_at
+        if self.status == REVOKED:
+            return self.revoked_at
         return self.due
 
 
@@ -153,7 +163,8 @@ def cell_from_row(row) -> Cell:
     joined_at = _utc(row.joined_at)
     never_completed = row.completed_at is None
     due = joined_at + timedelta(days=row.due_days) if row.due_days is not None and never_completed else None
-    return Cell(row.status, row.due_days is not None, _utc(row.completed_at), _utc(row.expires_at), due)
+    return Cell(row.status, row.due_days is not None, _utc(row.completed_at), _utc(row.expires_at), due,
+                _utc(row.revoked_at))
 
 
 def check_filters(db: Session, scope: Scope, filters: Filters, courses: list[Course]) -> None:
@@ -230,7 +241,7 @@ def stream_rows(db: Session, scope: Scope, filters: Filters, courses: list[Cours
     table = cells(scope, course_ids, now=now, refresher_days=refresher_days)
     query = (query.join(table, table.c.membership_id == Membership.id)
              .add_columns(table.c.course_id, table.c.status, table.c.joined_at, table.c.completed_at,
-                          table.c.expires_at, table.c.due_days)
+                          table.c.expires_at, table.c.revoked_at, table.c.due_days)
              .order_by(table.c.course_id))
     current: Row | None = None
     for row in db.execute(query.execution_options(yield_per=STREAM_BATCH)):

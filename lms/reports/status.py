@@ -6,12 +6,17 @@ them, so every report counts the same way and none of them loads a whole organis
 into Python.
 
 A status is one of, first match wins:
+- revoked:        the certificate of the latest completion (the one that expires last)
+                  was revoked: it counts for nothing, and the course is to be done again;
 - completed:      a completion that is not yet in its refresher window;
 - refresher_due:  a completion that expires within the refresher window;
 - expired:        the latest completion has expired;
 - overdue:        never completed, the course is required, and the deadline has passed;
 - in_progress:    never completed, but a lesson read or a quiz attempt started;
 - not_started:    nothing yet.
+
+A revocation is answered by completing the course again, and only then: so the status
+follows the latest completion, as the learner's own page does.
 """
 from __future__ import annotations
 
@@ -23,16 +28,17 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import FunctionElement
 
 from lms.db import UTCDateTime
-from lms.models import Completion, LessonProgress, Membership, QuizAttempt, TrainingRequirement
+from lms.models import Certificate, Completion, LessonProgress, Membership, QuizAttempt, TrainingRequirement
 from lms.people.scope import Scope, search_condition
 
 COMPLETED = "completed"
 REFRESHER_DUE = "refresher_due"
 EXPIRED = "expired"
+REVOKED = "revoked"
 OVERDUE = "overdue"
 IN_PROGRESS = "in_progress"
 NOT_STARTED = "not_started"
-STATUSES = (COMPLETED, REFRESHER_DUE, EXPIRED, OVERDUE, IN_PROGRESS, NOT_STARTED)
+STATUSES = (COMPLETED, REFRESHER_DUE, EXPIRED, REVOKED, OVERDUE, IN_PROGRESS, NOT_STARTED)
 DONE = (COMPLETED, REFRESHER_DUE)
 
 
@@ -76,12 +82,25 @@ def _offered(course_ids: list[str]):
 def cells(scope: Scope, course_ids: list[str], *, now: datetime, refresher_days: int,
           membership_ids: list[int] | None = None, name: str = "cells"):
     """A subquery of one row per person and course, with columns membership_id, user_id,
-    team_id, role, joined_at, course_id, completed_at, expires_at, due_days (None when not
-    required) and status."""
+    team_id, role, joined_at, course_id, completed_at, expires_at, revoked_at (when the
+    certificate of the latest completion was revoked, else None), started, due_days (None
+    when not required) and status. Three subqueries a row read completions, all from one
+    index: the revocation costs a certificate looked up by its unique index, no more."""
     offered = _offered(course_ids)
     person_course = and_(Completion.user_id == Membership.user_id, Completion.course_id == offered.c.course_id)
     latest_completion = select(func.max(Completion.completed_at)).where(person_course).scalar_subquery()
     latest_expiry = select(func.max(Completion.expires_at)).where(person_course).scalar_subquery()
+    # When the certificate of the completion that expires last was revoked, if it was: that
+    # completion comes from the end of the index above, and its certificate by the
+    # completion's unique index.
+    latest_revocation = (
+        select(Certificate.revoked_at)
+        .select_from(Completion).outerjoin(Certificate, Certificate.completion_id == Completion.id)
+        .where(person_course)
+        .order_by(Completion.expires_at.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
     started = or_(
         exists().where(LessonProgress.user_id == Membership.user_id, LessonProgress.course_id == offered.c.course_id),
         exists().where(QuizAttempt.user_id == Membership.user_id, QuizAttempt.course_id == offered.c.course_id),
@@ -99,7 +118,7 @@ def cells(scope: Scope, course_ids: list[str], *, now: datetime, refresher_days:
             Membership.id.label("membership_id"), Membership.user_id, Membership.team_id, Membership.role,
             Membership.joined_at, offered.c.course_id,
             latest_completion.label("completed_at"), latest_expiry.label("expires_at"),
-            started.label("started"), due_days.label("due_days"),
+            latest_revocation.label("revoked_at"), started.label("started"), due_days.label("due_days"),
         )
         .select_from(Membership)
         .join(offered, literal(True))
@@ -114,6 +133,7 @@ def cells(scope: Scope, course_ids: list[str], *, now: datetime, refresher_days:
 
     now_value = literal(now, UTCDateTime)
     status = case(
+        (base.c.revoked_at.is_not(None), REVOKED),
         (base.c.expires_at > literal(now + timedelta(days=refresher_days), UTCDateTime), COMPLETED),
         (base.c.expires_at > now_value, REFRESHER_DUE),
         (base.c.expires_at.is_not(None), EXPIRED),

@@ -64,7 +64,7 @@ def save_offered(organisation_id: int):
     form.courses.choices = [(course.id, course.id) for course in courses]
     if form.validate_on_submit():
         try:
-            services.set_offered(database, organisation_id, courses, set(form.courses.data or []))
+            services.set_offered(database, organisation_id, courses, set(form.courses.data or []), actor=current_user)
         except InvalidInput as problem:
             show_error(form, problem)
         else:
@@ -86,7 +86,7 @@ def add_requirement(organisation_id: int):
         try:
             services.add_requirement(database, scope, offered, course_id=form.course_id.data,
                                      team_id=int(form.team_id.data) if form.team_id.data else None,
-                                     role=form.role.data or None, due_days=form.due_days.data)
+                                     role=form.role.data or None, due_days=form.due_days.data, actor=current_user)
         except InvalidInput as problem:
             show_error(form, problem)
         else:
@@ -102,7 +102,7 @@ def remove_requirement(organisation_id: int, requirement_id: int):
     managing_scope_for(database, current_user, organisation_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    services.remove_requirement(database, organisation_id, requirement_id)
+    services.remove_requirement(database, organisation_id, requirement_id, actor=current_user)
     database.commit()
     flash(_("The requirement has been removed."))
     return redirect(url_for("training.settings", organisation_id=organisation_id, _anchor="requirements"))

@@ -8,9 +8,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, joinedload
 
+from lms.audit import services as audit
 from lms.catalogue import Course
 from lms.errors import InvalidInput, OutOfScope
-from lms.models import CourseOffering, Membership, Role, TrainingRequirement
+from lms.models import CourseOffering, Membership, Role, TrainingRequirement, User
 from lms.models.training import MAX_DUE_DAYS
 from lms.people.scope import MAX_ID, Scope
 
@@ -22,12 +23,16 @@ def offered_courses(db: Session, organisation_id: int, courses: list[Course]) ->
     return [course for course in courses if course.id not in withdrawn]
 
 
-def set_offered(db: Session, organisation_id: int, courses: list[Course], offered_ids: set[str]) -> None:
+def set_offered(db: Session, organisation_id: int, courses: list[Course], offered_ids: set[str], *,
+                actor: User | None = None) -> None:
+    """The courses offered; a change someone makes (actor) is written to the audit log."""
     known = {course.id for course in courses}
     if not offered_ids <= known:
         raise InvalidInput(_l("Choose courses from the list."), "courses")
     existing = {offering.course_id: offering for offering in db.scalars(
         select(CourseOffering).where(CourseOffering.organisation_id == organisation_id))}
+    was_offered = {course_id for course_id in known if course_id not in existing or existing[course_id].offered}
+    added, withdrawn = sorted(offered_ids - was_offered), sorted(was_offered - offered_ids)
     for course_id in known:
         offering = existing.get(course_id)
         if offering is None:
@@ -35,6 +40,8 @@ def set_offered(db: Session, organisation_id: int, courses: list[Course], offere
         else:
             offering.offered = course_id in offered_ids
     db.flush()
+    if actor is not None and (added or withdrawn):
+        audit.record(db, organisation_id, actor, audit.COURSES_OFFERED, offered=added, withdrawn=withdrawn)
 
 
 def requirements(db: Session, organisation_id: int) -> list[TrainingRequirement]:
@@ -45,15 +52,18 @@ def requirements(db: Session, organisation_id: int) -> list[TrainingRequirement]
 
 
 def add_requirement(db: Session, scope: Scope, offered: list[Course], *, course_id: str,
-                    team_id: int | None, role: str | None, due_days: int) -> TrainingRequirement:
+                    team_id: int | None, role: str | None, due_days: int,
+                    actor: User | None = None) -> TrainingRequirement:
     """Require a course of everyone, a team, a role, or a role within a team. Asking again
-    for the same people changes the deadline rather than adding a second rule."""
+    for the same people changes the deadline rather than adding a second rule. A change
+    someone makes (actor) is written to the audit log."""
     organisation_id = scope.organisation_id
     if course_id not in {course.id for course in offered}:
         raise InvalidInput(_l("Choose a course your organisation offers."), "course_id")
+    team_name = None
     if team_id is not None:
         try:
-            scope.team(db, team_id)
+            team_name = scope.team(db, team_id).name
         except OutOfScope:
             raise InvalidInput(_l("Choose a team from the list."), "team_id") from None
     if role is not None and role not in Role.values():
@@ -64,23 +74,33 @@ def add_requirement(db: Session, scope: Scope, offered: list[Course], *, course_
         TrainingRequirement.organisation_id == organisation_id, TrainingRequirement.course_id == course_id,
         TrainingRequirement.team_id.is_(None) if team_id is None else TrainingRequirement.team_id == team_id,
         TrainingRequirement.role.is_(None) if role is None else TrainingRequirement.role == role)).first()
+    who = {"course": course_id, "team": team_name, "role": role, "due_days": due_days}
     if existing is not None:
+        previous = existing.due_days
         existing.due_days = due_days
         db.flush()
+        if actor is not None and previous != due_days:
+            audit.record(db, organisation_id, actor, audit.REQUIREMENT_CHANGED, previous_due_days=previous, **who)
         return existing
     requirement = TrainingRequirement(organisation_id=organisation_id, course_id=course_id, team_id=team_id,
                                       role=role, due_days=due_days)
     db.add(requirement)
     db.flush()
+    if actor is not None:
+        audit.record(db, organisation_id, actor, audit.REQUIREMENT_ADDED, **who)
     return requirement
 
 
-def remove_requirement(db: Session, organisation_id: int, requirement_id: int) -> None:
+def remove_requirement(db: Session, organisation_id: int, requirement_id: int, *, actor: User | None = None) -> None:
     requirement = db.get(TrainingRequirement, requirement_id) if 0 < requirement_id <= MAX_ID else None
     if requirement is None or requirement.organisation_id != organisation_id:
         raise OutOfScope()
+    who = {"course": requirement.course_id, "team": requirement.team.name if requirement.team else None,
+           "role": requirement.role, "due_days": requirement.due_days}
     db.delete(requirement)
     db.flush()
+    if actor is not None:
+        audit.record(db, organisation_id, actor, audit.REQUIREMENT_REMOVED, **who)
 
 
 @dataclass(frozen=True)
