@@ -83,16 +83,7 @@ def test_translations_are_complete_and_carry_a_status(course_id):
         assert course.title(language) != course.title("en") and course.learning_outcomes(language) != course.learning_outcomes("en")
 
 
-# Courses whose rewritten banks still wait in drafts/issue-10/ for their translations.
-# strict: when one lands, its case passes and strict xfail fails the run until it leaves this set.
-_BANKS_WAITING_IN_DRAFTS = {"web_guardians", "wrap"}
-
-
-@pytest.mark.parametrize("course_id", [
-    pytest.param(c, marks=pytest.mark.xfail(strict=True, reason="issue 10: rewritten bank waits in drafts/issue-10/"))
-    if c in _BANKS_WAITING_IN_DRAFTS else c
-    for c in SHIPPED
-])
+@pytest.mark.parametrize("course_id", SHIPPED)
 def test_no_bank_gives_its_answers_away_by_their_length(course_id):
     """In every bank and every translation of it: the right answer is rarely the longest
     option, is not longer than the wrong ones on average, and has three wrong companions."""
