@@ -1,11 +1,15 @@
 """Prevent LMS. create_app() is the one place the application is assembled."""
 from __future__ import annotations
 
-from flask import Flask, current_app, render_template, request, session
+import os
+
+from flask import Flask, Response, current_app, render_template, request, session
 from flask_babel import Babel
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from lms import config as settings
 from lms import db
@@ -21,6 +25,10 @@ def create_app(overrides: dict | None = None, *, secret_required: bool = True) -
     app.config.update(settings.from_environment(overrides, secret_required=secret_required))
     app.config.update(overrides or {})
 
+    if app.config["PROXY_FIX"]:
+        # Only as many hops as there are proxies: a header from beyond them could be forged.
+        hops = app.config["PROXY_FIX"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     db.init_app(app)
     # One Babel per app: its translation cache belongs to the app's own catalogues.
     Babel(app, locale_selector=select_locale)
@@ -29,6 +37,7 @@ def create_app(overrides: dict | None = None, *, secret_required: bool = True) -
     app.before_request(apply_upload_limit)
     csrf.init_app(app)
     limiter.init_app(app)
+    _warn_about_per_process_limits(app)
     _init_login(app)
     _init_catalogue(app)
 
@@ -69,6 +78,19 @@ def create_app(overrides: dict | None = None, *, secret_required: bool = True) -
     return app
 
 
+def _warn_about_per_process_limits(app: Flask) -> None:
+    """Under gunicorn each worker is a process: with memory:// storage each would keep its own
+    count, and the sign-in limit would be as many times looser as there are workers."""
+    under_gunicorn = os.environ.get("SERVER_SOFTWARE", "").startswith("gunicorn")
+    if under_gunicorn and app.config["RATELIMIT_ENABLED"] and app.config["RATELIMIT_STORAGE_URI"].startswith("memory://"):
+        app.logger.warning(MEMORY_LIMITS_WARNING)
+
+
+MEMORY_LIMITS_WARNING = ("LMS_RATELIMIT_STORAGE_URI is memory://, so each server process counts sign-in attempts "
+                         "on its own: with several workers the limit is looser than configured. "
+                         "Set LMS_RATELIMIT_STORAGE_URI=redis://... so that every worker shares one count.")
+
+
 def _course_url(course_id: str, inside: str) -> str:
     """Web addresses for references inside a course (they match lms/learn/routes.py)."""
     if inside.startswith("modules/") and inside.endswith(".md"):
@@ -104,8 +126,15 @@ def _init_login(app: Flask) -> None:
 
 
 def _init_errors(app: Flask) -> None:
-    def render_error(status: int):
-        return render_template("error.html", status=status), status
+    def render_error(status: int, **context):
+        """The error page, after rolling back whatever the failed request left half done. If
+        the page itself cannot be drawn, a plain one: an error page must never raise."""
+        try:
+            db.rollback_request_session()
+            return render_template("error.html", status=status, **context), status
+        except Exception:  # noqa: BLE001 - the last line of defence
+            app.logger.exception("The error page for %s could not be drawn", status)
+            return Response(PLAIN_ERROR, status=status, mimetype="text/plain")
 
     @app.errorhandler(OutOfScope)
     def out_of_scope(_error):
@@ -113,11 +142,11 @@ def _init_errors(app: Flask) -> None:
 
     @app.errorhandler(Forbidden)
     def forbidden(error):
-        return render_template("error.html", status=403, message=str(error)), 403
+        return render_error(403, message=str(error))
 
     @app.errorhandler(CSRFError)
     def csrf_error(_error):
-        return render_template("error.html", status=400, csrf=True), 400
+        return render_error(400, csrf=True)
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
@@ -127,6 +156,23 @@ def _init_errors(app: Flask) -> None:
         if error.code == 405 and error.valid_methods:
             return response[0], 405, {"Allow": ", ".join(error.valid_methods)}
         return response
+
+    @app.errorhandler(InternalServerError)
+    def server_error(_error):
+        # Flask has already logged the original exception with its traceback.
+        return render_error(500)
+
+    @app.errorhandler(OperationalError)
+    def database_busy(error: OperationalError):
+        if "database is locked" not in str(error.orig):
+            raise error  # any other database failure is a 500, logged by Flask
+        # SQLite waited its whole busy timeout: say "busy, try again", not "broken".
+        app.logger.error("SQLite stayed locked on %s %s", request.method, request.path, exc_info=error)
+        response = render_error(503)
+        return response[0], 503, {"Retry-After": "10"}
+
+
+PLAIN_ERROR = "Sorry, something went wrong on our side. Please go back and try again in a minute."
 
 
 CONTENT_SECURITY_POLICY = (

@@ -20,6 +20,15 @@ def _flag(name: str, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _count(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    if not value.isdigit():
+        raise RuntimeError(f"{name} must be a whole number (0 or more), not {value!r}.")
+    return int(value)
+
+
 SECRET_KEY_MISSING = "LMS_SECRET_KEY must be set in production."
 
 
@@ -74,7 +83,15 @@ def from_environment(overrides: dict | None = None, *, secret_required: bool = T
         "WTF_CSRF_TIME_LIMIT": None,  # a learner may leave a form open for a long lesson
         "RATELIMIT_STORAGE_URI": os.environ.get("LMS_RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_ENABLED": _flag("LMS_RATELIMIT_ENABLED", True),
+        # If Redis goes away, each worker counts on its own for a while rather than refusing everyone.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        # Failed sign-ins allowed per account, whichever address they come from ...
         "SIGN_IN_RATE_LIMIT": os.environ.get("LMS_SIGN_IN_RATE_LIMIT", "10 per minute;50 per hour"),
+        # ... and per address (failed sign-ins and join codes, password-reset requests), higher
+        # because a school or office shares one address.
+        "ADDRESS_RATE_LIMIT": os.environ.get("LMS_ADDRESS_RATE_LIMIT", "30 per minute;300 per hour"),
+        # How many proxies in front of the app set X-Forwarded-For/-Proto/-Host (0: none, trust no header).
+        "PROXY_FIX": _count("LMS_PROXY_FIX", 0),
         "MAIL_SERVER": os.environ.get("LMS_SMTP_HOST", ""),
         "MAIL_PORT": int(os.environ.get("LMS_SMTP_PORT", "587")),
         "MAIL_USERNAME": os.environ.get("LMS_SMTP_USER", ""),

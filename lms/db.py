@@ -7,15 +7,20 @@ silently ignores a pragma it cannot apply.
 """
 from __future__ import annotations
 
+import functools
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, has_app_context, request
 from sqlalchemy import DateTime, MetaData, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
-SQLITE_BUSY_TIMEOUT_MS = 5000
+# How long a write waits for another to finish before giving up: long enough for a queue of
+# writers on a busy morning, shorter than gunicorn's worker timeout.
+SQLITE_BUSY_TIMEOUT_MS = 15000
 
 # Stable constraint names, so Alembic migrations are the same on SQLite and PostgreSQL.
 NAMING_CONVENTION = {
@@ -87,8 +92,84 @@ def _configure_sqlite_connection(dbapi_connection, _record) -> None:
         raise SQLitePragmaError(f"SQLite busy timeout is {busy_timeout}, expected {SQLITE_BUSY_TIMEOUT_MS}")
 
 
+# Under concurrency SQLite fails a transaction that first reads and then writes, if another
+# connection committed in between: it cannot upgrade the stale read to a write, and it says
+# "database is locked" at once, without waiting for the busy timeout. So a transaction that may
+# write starts with BEGIN IMMEDIATE and takes the write lock up front, waiting its turn under the
+# busy timeout; one that only reads starts deferred, so in WAL mode readers never queue.
+# In a request, "may write" means a POST (or another unsafe method), or write_transaction() in a GET.
+# Outside requests (command-line tools, jobs) every transaction may write.
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_WRITE_STATEMENTS = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+
+
+class DeferredWrite(RuntimeError):
+    """A request begun for reading (a GET, or a view marked reads_only) wrote to SQLite."""
+
+
+def _may_write() -> bool:
+    # Only requests the app dispatches are marked; code run in a test_request_context (a job
+    # building URLs, a command) may write like any other code outside a request.
+    return not (has_app_context() and g.get("lms_reading", False))
+
+
+def _note_whether_the_request_reads() -> None:
+    g.lms_reading = request.method in SAFE_METHODS
+
+
+def _forget_whether_the_request_read(_exc) -> None:
+    # A test's own app context outlives the requests it makes; what follows them may write.
+    g.pop("lms_reading", None)
+
+
+def reads_only(view):
+    """Mark a POST view that never writes (signing in checks a password and sets a cookie), so
+    that it does not hold SQLite's write lock while it works: a password check is slow on
+    purpose, and every other writer would queue behind it."""
+    @functools.wraps(view)
+    def view_that_reads(*args, **kwargs):
+        g.lms_reading = True
+        session = g.get("db_session")
+        if session is not None and session.in_transaction():
+            session.commit()
+        return view(*args, **kwargs)
+
+    return view_that_reads
+
+
 def _begin_sqlite_transaction(conn) -> None:
-    conn.exec_driver_sql("BEGIN")
+    immediate = _may_write()
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+    conn.info["lms_read_only_transaction"] = not immediate
+
+
+def _refuse_deferred_write(conn, _cursor, statement: str, _parameters, _context, _executemany) -> None:
+    if conn.info.get("lms_read_only_transaction") and statement.lstrip().upper().startswith(_WRITE_STATEMENTS):
+        message = (f"{request.method} {request.path} wrote in a transaction begun for reading; "
+                   "use lms.db.write_transaction() (and not @reads_only)")
+        if current_app.debug or current_app.testing:
+            raise DeferredWrite(message)
+        current_app.logger.warning(message)
+
+
+@contextmanager
+def write_transaction() -> Iterator[Session]:
+    """One transaction that writes, in a GET request that otherwise only reads (an export that
+    is recorded in the audit log): it takes SQLite's write lock from the start, and is
+    committed at the end. A transaction the request already opened for reading is ended first;
+    what comes after (streaming the export) reads again without holding the lock."""
+    session = get_session()
+    if session.in_transaction():
+        session.commit()
+    reading, g.lms_reading = g.get("lms_reading", False), False
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        g.lms_reading = reading
 
 
 def make_engine(url: str, **kwargs) -> Engine:
@@ -96,6 +177,7 @@ def make_engine(url: str, **kwargs) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False}, **kwargs)
         event.listen(engine, "connect", _configure_sqlite_connection)
         event.listen(engine, "begin", _begin_sqlite_transaction)
+        event.listen(engine, "before_cursor_execute", _refuse_deferred_write)
         return engine
     # JIT compiling pays off for long analytical queries; for this app's report queries (tens of
     # milliseconds) compiling took longer than running them, so it is switched off.
@@ -107,6 +189,8 @@ def init_app(app: Flask) -> None:
     engine = make_engine(app.config["DATABASE_URL"])
     app.extensions["lms.engine"] = engine
     app.extensions["lms.sessionmaker"] = sessionmaker(engine, expire_on_commit=False)
+    app.before_request(_note_whether_the_request_reads)
+    app.teardown_request(_forget_whether_the_request_read)
     app.teardown_appcontext(_close_session)
 
 
@@ -119,6 +203,14 @@ def get_session() -> Session:
 
 def get_engine() -> Engine:
     return current_app.extensions["lms.engine"]
+
+
+def rollback_request_session() -> None:
+    """Before an error page: a failed flush leaves the session unusable until rolled back, and the
+    page's own queries (the organisation switcher) would fail with it."""
+    session = g.get("db_session")
+    if session is not None:
+        session.rollback()
 
 
 def _close_session(_exc) -> None:

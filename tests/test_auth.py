@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from tests.conftest import make_test_app
+from tests.conftest import make_test_app, text_of
 from lms.people import passwords
 
 
@@ -66,17 +66,75 @@ def test_session_is_renewed_at_sign_in(client, demo):
         assert "planted" not in current
 
 
-def test_sign_in_is_rate_limited(database_url, demo):
-    limited = make_test_app(database_url, RATELIMIT_ENABLED=True, SIGN_IN_RATE_LIMIT="3 per minute")
+def _limited_client(database_url, **limits):
     from tests.conftest import FormClient
 
-    client = FormClient(limited.test_client(), [])
-    statuses = [client.submit("/sign-in", {"email": "learner@example.org", "password": "wrong-password"}).status_code
-                for _ in range(4)]
-    assert statuses == [400, 400, 400, 429]
-    assert "Too many attempts" in client.submit("/sign-in", {"email": "a@b.org", "password": "x"}).get_data(as_text=True)
+    return FormClient(make_test_app(database_url, RATELIMIT_ENABLED=True, **limits).test_client(), [])
+
+
+def test_failed_sign_ins_are_limited_per_account(database_url, demo):
+    client = _limited_client(database_url, SIGN_IN_RATE_LIMIT="3 per minute")
+    wrong = {"email": "learner@example.org", "password": "wrong-password"}
+    assert [client.submit("/sign-in", wrong).status_code for _ in range(4)] == [400, 400, 400, 429]
+    # Now even the right password waits, and the page says for how long, keeping the email.
+    refused = client.submit("/sign-in", {"email": " Learner@Example.org ", "password": "demo-password"})
+    page = text_of(refused)
+    assert refused.status_code == 429
+    assert "wait 1 minute, then try again" in page
+    assert 'value="Learner@Example.org"' in page or 'value=" Learner@Example.org "' in page
+    assert 0 < int(refused.headers["Retry-After"]) <= 60
+    assert "demo-password" not in page
     # Reading the page is not limited, only attempts to sign in.
     assert client.get("/sign-in").status_code == 200
+    # Another account at the same address is not held up by it.
+    assert client.submit("/sign-in", {"email": "learner2@example.org", "password": "demo-password"}).status_code == 302
+
+
+def test_failed_sign_ins_are_limited_per_address_across_accounts(database_url, demo):
+    client = _limited_client(database_url, ADDRESS_RATE_LIMIT="3 per minute")
+    statuses = [client.submit("/sign-in", {"email": f"someone{n}@example.org", "password": "wrong-password"}).status_code
+                for n in range(4)]
+    assert statuses == [400, 400, 400, 429]
+    assert "too many attempts" in text_of(client.submit("/sign-in", {"email": "learner@example.org",
+                                                                     "password": "demo-password"}))
+
+
+def test_a_class_signing_in_from_one_address_is_not_turned_away(database_url, demo):
+    """Only failures count: a room of people at one school address all sign in."""
+    client = _limited_client(database_url, ADDRESS_RATE_LIMIT="3 per minute", SIGN_IN_RATE_LIMIT="3 per minute")
+    for _ in range(3):
+        for email in ("learner@example.org", "learner2@example.org", "guardian@example.org"):
+            client.sign_in(email)
+            client.sign_out()
+
+
+def test_the_account_limit_follows_the_account_to_other_addresses(database_url, demo):
+    client = _limited_client(database_url, SIGN_IN_RATE_LIMIT="3 per minute")
+    wrong = {"email": "learner@example.org", "password": "wrong-password"}
+    statuses = [client.submit("/sign-in", wrong, environ_base={"REMOTE_ADDR": f"192.0.2.{n}"}).status_code
+                for n in range(1, 5)]
+    assert statuses == [400, 400, 400, 429]
+
+
+@pytest.mark.parametrize("hops, separate", [(0, False), (1, True)])
+def test_behind_a_proxy_the_limit_sees_the_real_address(database_url, demo, hops, separate):
+    client = _limited_client(database_url, ADDRESS_RATE_LIMIT="2 per minute", PROXY_FIX=hops)
+
+    def attempt(n, address):
+        return client.submit("/sign-in", {"email": f"someone{n}@example.org", "password": "wrong-password"},
+                             headers={"X-Forwarded-For": address}).status_code
+
+    assert [attempt(1, "198.51.100.1"), attempt(2, "198.51.100.1")] == [400, 400]
+    # A second person behind the same proxy: with ProxyFix they have their own count.
+    assert attempt(3, "198.51.100.2") == (400 if separate else 429)
+
+
+def test_a_wrong_proxy_setting_stops_start_up_with_its_name(monkeypatch):
+    from lms.config import from_environment
+
+    monkeypatch.setenv("LMS_PROXY_FIX", "yes")
+    with pytest.raises(RuntimeError, match="LMS_PROXY_FIX must be a whole number"):
+        from_environment({"LMS_ENV": "development"})
 
 
 @pytest.mark.skipif(not os.environ.get("LMS_TEST_REDIS_URL"), reason="LMS_TEST_REDIS_URL is not set")

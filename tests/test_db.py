@@ -6,7 +6,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import text
 
 import lms.models  # noqa: F401
-from lms.db import Base, SQLitePragmaError, make_engine
+from lms.db import SQLITE_BUSY_TIMEOUT_MS, Base, SQLitePragmaError, make_engine
 
 
 def test_sqlite_connections_use_wal_foreign_keys_and_busy_timeout(tmp_path):
@@ -14,7 +14,7 @@ def test_sqlite_connections_use_wal_foreign_keys_and_busy_timeout(tmp_path):
     with engine.connect() as connection:
         assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
-        assert connection.execute(text("PRAGMA busy_timeout")).scalar() == 5000
+        assert connection.execute(text("PRAGMA busy_timeout")).scalar() == SQLITE_BUSY_TIMEOUT_MS
     engine.dispose()
 
 

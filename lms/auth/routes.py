@@ -1,8 +1,13 @@
 from __future__ import annotations
 
+import math
+import time
+
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
+from flask_babel import ngettext
+from flask_limiter.errors import RateLimitExceeded
 from flask_login import current_user, login_required, login_user, logout_user
 
 from lms import db
@@ -23,8 +28,54 @@ from lms.site.services import ORGANISATION_KEY
 blueprint = Blueprint("auth", __name__, template_folder="templates")
 
 
-def _sign_in_limit() -> str:
+def _account_limit() -> str:
     return current_app.config["SIGN_IN_RATE_LIMIT"]
+
+
+def _address_limit() -> str:
+    return current_app.config["ADDRESS_RATE_LIMIT"]
+
+
+def _typed_account() -> str:
+    """The account a sign-in is for, as the email was typed (case and spaces do not matter)."""
+    return "account:" + (request.form.get("email") or "").strip().casefold()
+
+
+def _failed(response) -> bool:
+    # A sign-in or join that worked redirects; only the ones that did not are counted, so a
+    # class signing in together from one school address is not turned away.
+    return response.status_code != 302
+
+
+def _minutes_to_wait() -> int:
+    limit = limiter.current_limit
+    seconds = limit.window.reset_time - time.time() if limit is not None else 60
+    return max(1, math.ceil(seconds / 60))
+
+
+@blueprint.errorhandler(RateLimitExceeded)
+def too_many_attempts(_error):
+    """The form again, with what was typed (not the password) and how long to wait."""
+    minutes = _minutes_to_wait()
+    message = ngettext("There have been too many attempts. For your security, wait %(num)d minute, then try again.",
+                       "There have been too many attempts. For your security, wait %(num)d minutes, then try again.",
+                       minutes)
+    forms = {"auth.sign_in": (SignInForm, "auth/sign_in.html"), "auth.join": (JoinCodeForm, "auth/join.html"),
+             "auth.forgot_password": (ForgotPasswordForm, "auth/forgot_password.html")}
+    form_class, template = forms.get(request.endpoint, (None, None))
+    if form_class is None:
+        page = render_template("error.html", status=429)
+    else:
+        form = form_class()
+        form.form_errors.append(message)
+        page = render_template(template, form=form)
+    return page, 429, {"Retry-After": str(minutes * 60)}
+
+
+# Failed attempts are counted per address and per account, in storage every worker shares.
+_limit_failures_per_address = limiter.limit(_address_limit, methods=["POST"], deduct_when=_failed, scope="address")
+_limit_failures_per_account = limiter.limit(_account_limit, methods=["POST"], deduct_when=_failed,
+                                            key_func=_typed_account, scope="account")
 
 
 def _start_session(user: User, organisation_id: int | None = None) -> None:
@@ -40,7 +91,9 @@ def _start_session(user: User, organisation_id: int | None = None) -> None:
 
 
 @blueprint.route("/sign-in", methods=["GET", "POST"])
-@limiter.limit(_sign_in_limit, methods=["POST"])
+@_limit_failures_per_address
+@_limit_failures_per_account
+@db.reads_only
 def sign_in():
     if current_user.is_authenticated:
         return redirect(url_for("site.home"))
@@ -68,7 +121,8 @@ def sign_out():
 
 
 @blueprint.route("/forgot-password", methods=["GET", "POST"])
-@limiter.limit(_sign_in_limit, methods=["POST"])
+@limiter.limit(_address_limit, methods=["POST"], scope="address")
+@db.reads_only  # it sends an email, and must not hold SQLite's write lock while the mail server answers
 def forgot_password():
     form = ForgotPasswordForm()
     if form.validate_on_submit():
@@ -110,7 +164,8 @@ def reset_password(token: str):
 # --- joining an organisation -------------------------------------------------------------
 
 @blueprint.route("/join", methods=["GET", "POST"])
-@limiter.limit(_sign_in_limit, methods=["POST"])
+@_limit_failures_per_address
+@db.reads_only
 def join():
     """Type the code a trainer reads out."""
     form = JoinCodeForm()

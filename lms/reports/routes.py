@@ -167,10 +167,9 @@ def _export(organisation_id: int, kind: str):
     courses = _courses(scope)
     filters = _filters(scope, courses)
     sort = _sort(filters)
-    database = db.get_session()
-    audit.record(database, scope.organisation_id, current_user, audit.EXPORT, format=kind,
-                 filters=_logged(filters))
-    database.commit()
+    with db.write_transaction() as database:
+        audit.record(database, scope.organisation_id, current_user, audit.EXPORT, format=kind,
+                     filters=_logged(filters))
     language = choose_language()
     shown = services.shown_courses(courses, filters)
     labels = {status: str(label) for status, label in STATUS_LABELS.items()}

@@ -1,0 +1,16 @@
+"""gunicorn's settings for Prevent LMS. gunicorn reads this file from the folder it is started
+in; pass it with --config otherwise. Command-line options still override what is here."""
+import os
+
+# Workers that spend their time on PDF drawing should not be killed as stuck too soon.
+timeout = 60
+
+
+def on_starting(server):
+    storage = os.environ.get("LMS_RATELIMIT_STORAGE_URI", "memory://")
+    if server.cfg.workers > 1 and storage.startswith("memory://"):
+        server.log.warning(
+            "LMS_RATELIMIT_STORAGE_URI is memory:// with %d workers: each worker counts sign-in attempts on "
+            "its own, so the limit is up to %d times looser than configured. Set "
+            "LMS_RATELIMIT_STORAGE_URI=redis://... so that the workers share one count.",
+            server.cfg.workers, server.cfg.workers)
