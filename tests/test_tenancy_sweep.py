@@ -1,0 +1,152 @@
+"""Every route, swept: one that takes the id of a person, team, organisation, attempt,
+completion, certificate, batch, requirement or invitation refuses everyone it does not
+belong to (403 or 404, never the data, nothing changed). Every route is listed here, as
+checked or as taking no such id; a new route that is in neither list fails the test."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from lms.certify import batches
+from lms.learn import services as learn
+from lms.models import Certificate, Membership, User
+from lms.people.scope import scope_for
+from lms.training import services as training
+from tests.conftest import database, snapshot, text_of
+from tests.test_scope import NORTHMOOR, world  # noqa: F401 - the fixture is used by name
+
+# Routes that take no id of anyone's records, with the reason each is safe.
+NO_TENANT_IDS = {
+    "static": "the app's own files",
+    "site.home": "the signed-in person's own page",
+    "site.healthz": "a liveness probe",
+    "site.choose_language": "a language code, kept in the person's own session",
+    "auth.sign_in": "no ids", "auth.sign_out": "no ids", "auth.account": "the person's own account",
+    "auth.change_password": "the person's own account", "auth.forgot_password": "an email, same answer for any",
+    "auth.join": "a join code typed by the person",
+    "auth.reset_password": "a signed, expiring token is the only key",
+    "auth.join_organisation": "the organisation's invite token is the key (it is what is shared)",
+    "auth.accept_invitation": "the personal invitation token is the key",
+    "admin.organisations": "site admins only; lists organisations, takes no id",
+    "learn.my_courses": "the person's own courses",
+    "learn.course": "a course id (course content is not an organisation's); progress shown is the viewer's own",
+    "learn.asset": "a course's own files", "learn.lesson": "course content", "learn.lesson_read": "the viewer's own progress",
+    "learn.quiz_start": "starts the viewer's own attempt", "learn.slides": "course content", "learn.slide": "course content",
+    "translate.course_translations": "course-wide review status; role-checked in tests/test_translations.py",
+    "translate.mark_reviewed": "course-wide review status; role-checked in tests/test_translations.py",
+    "certify.verify_form": "public by design: anyone may check a certificate",
+    "certify.verify": "public by design: a certificate's code is what is printed for anyone to check",
+}
+
+# (method, path) for each endpoint that takes an id. The attacker signs in as `as_`; the
+# targets all belong to Northmoor (or to another Northmoor person, for a learner's own records).
+EAST_ADMIN = "eastgate-admin@example.org"
+OTHER_LEARNER = "learner2@example.org"
+HOUSING_CHAMPION = "champion@example.org"
+CHECKED = {
+    "site.switch_organisation": [(EAST_ADMIN, "POST", "/organisation", {"organisation_id": "{north}"})],
+    "learn.quiz": [(OTHER_LEARNER, "GET", "/courses/tiny/quiz/{attempt}", None),
+                   (OTHER_LEARNER, "POST", "/courses/tiny/quiz/{attempt}", {"q-q1": "a"})],
+    "learn.result": [(OTHER_LEARNER, "GET", "/courses/tiny/quiz/{attempt}/result", None),
+                     (EAST_ADMIN, "GET", "/courses/tiny/quiz/{attempt}/result", None)],
+    "certify.download": [(OTHER_LEARNER, "GET", "/certificates/{code}.pdf", None),
+                         (EAST_ADMIN, "GET", "/certificates/{code}.pdf", None),
+                         (HOUSING_CHAMPION, "GET", "/certificates/{code}.pdf", None)],
+    "admin.organisation": [(EAST_ADMIN, "GET", "/org/{north}", None)],
+    "audit.log": [(EAST_ADMIN, "GET", "/org/{north}/audit", None), (HOUSING_CHAMPION, "GET", "/org/{north}/audit", None)],
+    "certify.design": [(EAST_ADMIN, "GET", "/org/{north}/certificate-design", None),
+                       (EAST_ADMIN, "POST", "/org/{north}/certificate-design", {"template": "classic"})],
+    "certify.design_preview": [(EAST_ADMIN, "GET", "/org/{north}/certificate-design/preview.pdf", None)],
+    "certify.organisation_certificates": [(EAST_ADMIN, "GET", "/org/{north}/certificates", None)],
+    "certify.revoke": [(EAST_ADMIN, "GET", "/org/{north}/certificates/{certificate}/revoke", None),
+                       (EAST_ADMIN, "POST", "/org/{north}/certificates/{certificate}/revoke", {"reason": "spite"}),
+                       (EAST_ADMIN, "GET", "/org/{east}/certificates/{certificate}/revoke", None),
+                       (EAST_ADMIN, "POST", "/org/{east}/certificates/{certificate}/revoke", {"reason": "spite"}),
+                       (HOUSING_CHAMPION, "POST", "/org/{north}/certificates/{certificate}/revoke", {"reason": "x"})],
+    "certify.start_batch": [(EAST_ADMIN, "POST", "/org/{north}/certificates/batches", {"kind": "pdf", "course": ""})],
+    "certify.batch": [(EAST_ADMIN, "GET", "/org/{north}/certificates/batches/{batch}", None),
+                      (EAST_ADMIN, "GET", "/org/{east}/certificates/batches/{batch}", None)],
+    "certify.batch_download": [(EAST_ADMIN, "GET", "/org/{north}/certificates/batches/{batch}/download", None),
+                               (EAST_ADMIN, "GET", "/org/{east}/certificates/batches/{batch}/download", None)],
+    "admin.invite": [(EAST_ADMIN, "GET", "/org/{north}/invite", None),
+                     (EAST_ADMIN, "POST", "/org/{north}/invite", {"email": "spy@example.org", "role": "org_admin"})],
+    "admin.invite_upload": [(EAST_ADMIN, "GET", "/org/{north}/invite/upload", None)],
+    "admin.cancel_invite": [(EAST_ADMIN, "POST", "/org/{north}/invites/{north_invite}/cancel", {}),
+                            (EAST_ADMIN, "POST", "/org/{east}/invites/{north_invite}/cancel", {})],
+    "admin.regenerate_join_code": [(EAST_ADMIN, "POST", "/org/{north}/join-code", {})],
+    "admin.member": [(EAST_ADMIN, "GET", "/org/{north}/members/{north_learner}", None),
+                     (EAST_ADMIN, "GET", "/org/{east}/members/{north_learner}", None),
+                     (HOUSING_CHAMPION, "GET", "/org/{north}/members/{north_learner2}", None)],
+    "admin.remove_member": [(EAST_ADMIN, "POST", "/org/{east}/members/{north_learner}/remove", {}),
+                            (HOUSING_CHAMPION, "POST", "/org/{north}/members/{north_learner2}/remove", {})],
+    "admin.create_team": [(EAST_ADMIN, "POST", "/org/{north}/teams", {"name": "Planted"})],
+    "reports.dashboard": [(EAST_ADMIN, "GET", "/org/{north}/reports", None)],
+    "reports.people": [(EAST_ADMIN, "GET", "/org/{north}/reports/people", None)],
+    "reports.export_csv": [(EAST_ADMIN, "GET", "/org/{north}/reports/people.csv", None)],
+    "reports.export_xlsx": [(EAST_ADMIN, "GET", "/org/{north}/reports/people.xlsx", None)],
+    "reports.reminder_preview": [(EAST_ADMIN, "GET", "/org/{north}/reports/reminders", None)],
+    "reports.send_reminders": [(EAST_ADMIN, "POST", "/org/{north}/reports/reminders", {})],
+    "training.settings": [(EAST_ADMIN, "GET", "/org/{north}/training", None)],
+    "training.save_offered": [(EAST_ADMIN, "POST", "/org/{north}/training/courses", {"courses": "tiny"})],
+    "training.add_requirement": [(EAST_ADMIN, "POST", "/org/{north}/training/requirements",
+                                  {"course": "tiny", "team": "", "role": "", "due_days": "5"})],
+    "training.remove_requirement": [
+        (EAST_ADMIN, "POST", "/org/{north}/training/requirements/{requirement}/remove", {}),
+        (EAST_ADMIN, "POST", "/org/{east}/training/requirements/{requirement}/remove", {})],
+}
+
+CASES = [(endpoint, *case) for endpoint, cases in CHECKED.items() for case in cases]
+
+
+def test_every_route_is_swept_or_listed_as_taking_no_ids(app):
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
+    unlisted = endpoints - set(NO_TENANT_IDS) - set(CHECKED)
+    assert not unlisted, f"add these routes to CHECKED or NO_TENANT_IDS in {__name__}: {sorted(unlisted)}"
+    assert not set(NO_TENANT_IDS) & set(CHECKED)
+    assert not (set(NO_TENANT_IDS) | set(CHECKED)) - endpoints, "listed routes that no longer exist"
+
+
+@pytest.fixture
+def targets(app, world):  # noqa: F811 - world is the imported fixture
+    """Northmoor's learner passes the tiny course (an attempt, a completion, a certificate);
+    Northmoor also has a certificate batch and a training requirement."""
+    with database(app) as session:
+        catalogue = app.extensions["lms.catalogue"]
+        course = catalogue.get("tiny")
+        learner = session.scalars(select(User).where(User.email == "learner@example.org")).one()
+        admin = session.scalars(select(User).where(User.email == "orgadmin@example.org")).one()
+        for slug in course.module_slugs:
+            learn.mark_lesson_read(session, learner.id, course, slug)
+        attempt = learn.start_attempt(session, learner.id, course, "en")
+        answers = {qid: sorted(course.question_bank[qid].answers) for qid in attempt.question_ids}
+        session.commit()
+        learn.submit_attempt(session, learner.id, course, attempt.id, answers, organisation_id=world["north"])
+        session.commit()
+        certificate = session.scalars(select(Certificate)).one()
+        scope = scope_for(session, admin, world["north"])
+        batch = batches.create_batch(session, scope, kind="pdf", course_id=None, requested_by=admin)
+        requirement = training.add_requirement(session, scope, [course], course_id="tiny", team_id=None,
+                                               role=None, due_days=30)
+        session.commit()
+        assert session.scalars(select(Membership).where(Membership.user_id == learner.id)).first()
+        return {**world, "attempt": attempt.id, "code": certificate.code, "certificate": certificate.id,
+                "batch": batch.id, "requirement": requirement.id}
+
+
+@pytest.mark.parametrize("endpoint,as_,method,path,form", CASES,
+                         ids=[f"{c[0]}-{n}" for n, c in enumerate(CASES)])
+def test_nobody_reaches_records_that_are_not_theirs(app, client, targets, endpoint, as_, method, path, form):
+    client.sign_in(as_)
+    url = path.format(**targets)
+    assert app.url_map.bind("localhost").match(url, method=method)[0] == endpoint
+    before = snapshot(app)
+    if method == "GET":
+        response = client.get(url)
+    else:
+        fields = {key: value.format(**targets) for key, value in form.items()}
+        response = client.submit(url, fields, form_page="/account")
+    assert response.status_code in (403, 404), (url, response.status_code)
+    # The page may repeat the address that was asked for (the language form does); nothing else.
+    page = text_of(response).replace(url, "")
+    assert "Lena Kowalska" not in page and targets["code"] not in page
+    assert snapshot(app) == before
