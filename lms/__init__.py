@@ -15,7 +15,8 @@ from lms import config as settings
 from lms import db
 from lms.errors import Forbidden, OutOfScope
 from lms.extensions import csrf, limiter, login_manager
-from lms.i18n import lang_attributes, language_options, local_date, page_language, select_locale, text_direction
+from lms.i18n import (lang_attributes, language_name, language_options, local_date, page_language, select_locale,
+                      text_direction)
 
 
 def create_app(overrides: dict | None = None, *, secret_required: bool = True) -> Flask:
@@ -50,6 +51,7 @@ def create_app(overrides: dict | None = None, *, secret_required: bool = True) -
     from lms.site.routes import blueprint as site_blueprint
     from lms.training.routes import blueprint as training_blueprint
     from lms.translate.routes import blueprint as translate_blueprint
+    from lms.workshops.routes import blueprint as workshops_blueprint
 
     app.register_blueprint(site_blueprint)
     app.register_blueprint(auth_blueprint)
@@ -60,6 +62,7 @@ def create_app(overrides: dict | None = None, *, secret_required: bool = True) -
     app.register_blueprint(training_blueprint)
     app.register_blueprint(reports_blueprint)
     app.register_blueprint(audit_blueprint)
+    app.register_blueprint(workshops_blueprint)
 
     _init_errors(app)
     app.after_request(_security_headers)
@@ -67,6 +70,7 @@ def create_app(overrides: dict | None = None, *, secret_required: bool = True) -
     app.add_template_filter(local_date)
     app.add_template_global(text_direction)
     app.add_template_global(lang_attributes)
+    app.add_template_global(language_name)
     from lms.certify.codes import display as display_code
 
     app.add_template_global(display_code, name="display_code")

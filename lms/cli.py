@@ -45,6 +45,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(demo_command)
     app.cli.add_command(courses_group)
     app.cli.add_command(certificate_group)
+    app.cli.add_command(slides_group)
     app.cli.add_command(translations_group)
     app.cli.add_command(reminders_group)
 
@@ -166,6 +167,32 @@ def courses_check(paths: tuple[Path, ...]) -> None:
         raise click.ClickException("No courses found there.")
     if catalogue.broken:
         sys.exit(1)
+
+
+@click.group("slides", help="Trainers' slide decks.")
+def slides_group() -> None:
+    pass
+
+
+@slides_group.command("export", help="Write a course's deck as a 16:9 slide PDF, or an A4 handout with the speaker notes.")
+@click.option("--course", "course_id", required=True, help="Course id, as in `lms courses list`.")
+@click.option("--lang", "language", default="en", show_default=True, help="Language of the deck; English where it has none.")
+@click.option("--handout", is_flag=True, help="An A4 handout: each slide with its speaker notes.")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, writable=True, path_type=Path),
+              help="The PDF file to write.")
+def slides_export(course_id: str, language: str, handout: bool, out: Path) -> None:
+    import time
+
+    from lms.workshops.slides_pdf import write_deck
+
+    course = current_app.extensions["lms.catalogue"].get(course_id)
+    if course is None:
+        raise click.ClickException(f"No course {course_id!r}. `lms courses list` shows the installed ones.")
+    if language != "en" and language not in course.slides:
+        click.echo(f"The deck has no {language!r} translation: writing the English.", err=True)
+    started = time.perf_counter()
+    size = write_deck(course, language, out, handout=handout)
+    click.echo(f"{out}: {len(course.deck(language))} slides, {size:,} bytes, {time.perf_counter() - started:.2f} s")
 
 
 @click.group("certificate", help="Certificate designs.")

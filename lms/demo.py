@@ -61,6 +61,37 @@ REQUIREMENTS = {
 }
 
 
+# organisation, trainer, days from today, start hour, venue: one past and one upcoming session
+# each, of the first course that can be completed by attending.
+SESSIONS = [
+    ("Northmoor Borough Council", "trainer@example.org", -21, 10, "Northmoor Civic Centre, Committee Room 2"),
+    ("Northmoor Borough Council", "trainer@example.org", 14, 18, "Northmoor Community Hall, 1 High Street"),
+    ("Eastgate Community Association", "trainer@example.org", 7, 11, "Eastgate Family Centre, Main Hall"),
+]
+
+
+def _demo_sessions(session: Session, organisations: dict, courses: list[Course]) -> None:
+    from datetime import date, time, timedelta
+    from zoneinfo import ZoneInfo
+
+    from lms.models import Workshop
+    from lms.workshops import services as workshops
+
+    for organisation_name, email, days, hour, venue in SESSIONS:
+        organisation = organisations[organisation_name]
+        if session.scalars(select(Workshop.id).where(Workshop.organisation_id == organisation.id,
+                                                     Workshop.venue == venue)).first():
+            continue
+        choices = workshops.session_courses(session, organisation.id, list(courses))
+        if not choices:
+            continue
+        trainer = session.scalars(select(User).where(User.email == email)).one()
+        plan = workshops.Plan(course_id=choices[0].id, language="en", day=date.today() + timedelta(days=days),
+                              start=time(hour), end=time(hour + 2), venue=venue, capacity=30, trainer_id=trainer.id)
+        workshops.schedule(session, organisation_scope(organisation), trainer, list(courses), plan,
+                           ZoneInfo("Europe/London"))
+
+
 def load_demo(session: Session, courses: list[Course] = ()) -> list[tuple[str, str]]:
     organisations = {}
     teams = {}
@@ -89,4 +120,5 @@ def load_demo(session: Session, courses: list[Course] = ()) -> list[tuple[str, s
         for course in courses:
             training.add_requirement(session, organisation_scope(organisation), courses, course_id=course.id,
                                      team_id=team.id if team else None, role=None, due_days=days)
+    _demo_sessions(session, organisations, courses)
     return accounts

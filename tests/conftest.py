@@ -7,6 +7,7 @@ import html
 import os
 import re
 import shutil
+import tempfile
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
@@ -85,6 +86,9 @@ def make_test_app(database_url: str, **overrides):
         "LMS_ENV": "development",
         # A small course made for the tests; the real courses have tests of their own.
         "COURSE_PATHS": [FIXTURE_COURSES],
+        # Drawn PDFs go to a folder of the test's own, never the checkout's instance/.
+        "CERTIFICATE_CACHE_DIR": Path(tempfile.mkdtemp(prefix="lms-test-cache-")),
+        "BATCH_DIR": Path(tempfile.mkdtemp(prefix="lms-test-batches-")),
     }
     config.update(overrides)
     return create_app(config)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import io
 import os
+from datetime import date, time
+from zoneinfo import ZoneInfo
 import re
 import urllib.parse
 
@@ -17,7 +19,9 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from lms.learn import services as learn
-from lms.models import User
+from lms.models import Attendance, User
+from lms.people.scope import scope_for
+from lms.workshops import services as workshops
 from tests.conftest import database
 from tests.test_scope import world  # noqa: F401 - the fixture is used by name
 
@@ -44,7 +48,8 @@ PATH_VALUES = {
     "organisation_id": "{north}", "membership_id": "{north_learner}", "invite_id": "{north_invite}",
     "course_id": "tiny", "slug": "01-first", "language": "ur", "number": "1", "filename": "missing.png",
     "code": "NOTACODE", "token": "not-a-token", "attempt_id": "{attempt}",
-    "certificate_id": "{certificate}", "batch_id": "999", "requirement_id": "999",
+    "certificate_id": "{certificate}", "batch_id": "999", "requirement_id": "999", "workshop_id": "{workshop}",
+    "attendance_id": "{attendance}",
 }
 SKIP = {"static", "auth.sign_out"}  # files; signing out ends the session the other cases need
 
@@ -76,7 +81,14 @@ def hostile(app, client, world):  # noqa: F811
         admin = session.scalars(select(User).where(User.email == "orgadmin@example.org")).one()
         attempt = learn.start_attempt(session, admin.id, app.extensions["lms.catalogue"].get("tiny"), "en")
         session.commit()
-        ids = {**world, "attempt": attempt.id, "certificate": 999}
+        scope = scope_for(session, admin, world["north"])
+        workshop = workshops.schedule(session, scope, admin, [app.extensions["lms.catalogue"].get("tiny")], workshops.Plan(
+            course_id="tiny", language="en", day=date(2027, 1, 1), start=time(10), end=time(11), venue="Hall"),
+            ZoneInfo("Europe/London"))
+        attendance = Attendance(workshop_id=workshop.id, name="Someone")
+        session.add(attendance)
+        session.commit()
+        ids = {**world, "attempt": attempt.id, "certificate": 999, "workshop": workshop.id, "attendance": attendance.id}
     client.sign_in("orgadmin@example.org")
     return client, ids
 

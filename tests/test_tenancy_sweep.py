@@ -4,14 +4,18 @@ belong to (403 or 404, never the data, nothing changed). Every route is listed h
 checked or as taking no such id; a new route that is in neither list fails the test."""
 from __future__ import annotations
 
+from datetime import date, time
+from zoneinfo import ZoneInfo
+
 import pytest
 from sqlalchemy import select
 
 from lms.certify import batches
 from lms.learn import services as learn
-from lms.models import Certificate, Membership, User
+from lms.models import Attendance, Certificate, Membership, User
 from lms.people.scope import scope_for
 from lms.training import services as training
+from lms.workshops import services as workshops
 from tests.conftest import database, snapshot, text_of
 from tests.test_scope import NORTHMOOR, world  # noqa: F401 - the fixture is used by name
 
@@ -36,6 +40,11 @@ NO_TENANT_IDS = {
     "translate.mark_reviewed": "course-wide review status; role-checked in tests/test_translations.py",
     "certify.verify_form": "public by design: anyone may check a certificate",
     "certify.verify": "public by design: a certificate's code is what is printed for anyone to check",
+    "workshops.trainer_feed": "a signed token naming one trainer is the only key; checked in tests/test_workshops.py",
+    "workshops.static": "the app's own files",
+    "workshops.check_in_code": "a code typed by the person; rate limited",
+    "workshops.check_in": "the session's check-in code is the key; a walk-in sees only their own row "
+                          "(tests/test_check_in.py)",
 }
 
 # (method, path) for each endpoint that takes an id. The attacker signs in as `as_`; the
@@ -90,6 +99,39 @@ CHECKED = {
     "training.save_offered": [(EAST_ADMIN, "POST", "/org/{north}/training/courses", {"courses": "tiny"})],
     "training.add_requirement": [(EAST_ADMIN, "POST", "/org/{north}/training/requirements",
                                   {"course": "tiny", "team": "", "role": "", "due_days": "5"})],
+    "workshops.sessions": [(EAST_ADMIN, "GET", "/org/{north}/sessions", None),
+                           (HOUSING_CHAMPION, "GET", "/org/{north}/sessions", None)],
+    "workshops.schedule": [(EAST_ADMIN, "GET", "/org/{north}/sessions/new", None),
+                           (EAST_ADMIN, "POST", "/org/{north}/sessions/new",
+                            {"course": "tiny", "language": "en", "day": "2027-01-01", "start": "10:00", "end": "11:00",
+                             "venue": "Hall", "trainer": ""})],
+    "workshops.session": [(EAST_ADMIN, "GET", "/org/{north}/sessions/{workshop}", None),
+                          (EAST_ADMIN, "GET", "/org/{east}/sessions/{workshop}", None),
+                          (OTHER_LEARNER, "GET", "/org/{north}/sessions/{workshop}", None)],
+    "workshops.edit": [(EAST_ADMIN, "GET", "/org/{east}/sessions/{workshop}/edit", None),
+                       (EAST_ADMIN, "POST", "/org/{east}/sessions/{workshop}/edit",
+                        {"course": "tiny", "language": "en", "day": "2027-01-01", "start": "10:00", "end": "11:00",
+                         "venue": "Hijacked", "trainer": ""}),
+                       (HOUSING_CHAMPION, "GET", "/org/{north}/sessions/{workshop}/edit", None)],
+    "workshops.cancel": [(EAST_ADMIN, "POST", "/org/{east}/sessions/{workshop}/cancel", {"reason": "spite"}),
+                         (EAST_ADMIN, "POST", "/org/{north}/sessions/{workshop}/cancel", {"reason": "spite"})],
+    "workshops.session_calendar": [(EAST_ADMIN, "GET", "/org/{east}/sessions/{workshop}/calendar.ics", None),
+                                   (OTHER_LEARNER, "GET", "/org/{north}/sessions/{workshop}/calendar.ics", None)],
+    "workshops.slides_download": [(EAST_ADMIN, "GET", "/org/{east}/sessions/{workshop}/slides.pdf", None),
+                                  (OTHER_LEARNER, "GET", "/org/{north}/sessions/{workshop}/slides.pdf", None)],
+    "workshops.register_page": [(EAST_ADMIN, "GET", "/org/{east}/sessions/{workshop}/register", None),
+                                (HOUSING_CHAMPION, "GET", "/org/{north}/sessions/{workshop}/register", None)],
+    "workshops.register_rows": [(EAST_ADMIN, "GET", "/org/{north}/sessions/{workshop}/register/rows", None),
+                                (OTHER_LEARNER, "GET", "/org/{north}/sessions/{workshop}/register/rows", None)],
+    "workshops.add_attendee": [(EAST_ADMIN, "POST", "/org/{east}/sessions/{workshop}/register/add", {"name": "Spy"})],
+    "workshops.mark_attended": [
+        (EAST_ADMIN, "POST", "/org/{east}/sessions/{workshop}/register/{attendance}/attended", {"attended": "no"}),
+        (EAST_ADMIN, "POST", "/org/{east}/sessions/{east_workshop}/register/{attendance}/attended", {"attended": "no"})],
+    "workshops.remove_attendee": [
+        (EAST_ADMIN, "POST", "/org/{east}/sessions/{east_workshop}/register/{attendance}/remove", {}),
+        (HOUSING_CHAMPION, "POST", "/org/{north}/sessions/{workshop}/register/{attendance}/remove", {})],
+    "workshops.close_register": [(EAST_ADMIN, "POST", "/org/{north}/sessions/{workshop}/register/close", {})],
+    "workshops.reopen_register": [(EAST_ADMIN, "POST", "/org/{east}/sessions/{workshop}/register/reopen", {})],
     "training.remove_requirement": [
         (EAST_ADMIN, "POST", "/org/{north}/training/requirements/{requirement}/remove", {}),
         (EAST_ADMIN, "POST", "/org/{east}/training/requirements/{requirement}/remove", {})],
@@ -127,10 +169,21 @@ def targets(app, world):  # noqa: F811 - world is the imported fixture
         batch = batches.create_batch(session, scope, kind="pdf", course_id=None, requested_by=admin)
         requirement = training.add_requirement(session, scope, [course], course_id="tiny", team_id=None,
                                                role=None, due_days=30)
+        workshop = workshops.schedule(session, scope, admin, [course], workshops.Plan(
+            course_id="tiny", language="en", day=date(2027, 1, 1), start=time(10), end=time(11),
+            venue="Northmoor Hall"), ZoneInfo("Europe/London"))
+        east_admin = session.scalars(select(User).where(User.email == "eastgate-admin@example.org")).one()
+        east_workshop = workshops.schedule(session, scope_for(session, east_admin, world["east"]), east_admin, [course],
+                                           workshops.Plan(course_id="tiny", language="en", day=date(2027, 1, 1),
+                                                          start=time(10), end=time(11), venue="Eastgate Hall"),
+                                           ZoneInfo("Europe/London"))
+        attendance = Attendance(workshop_id=workshop.id, name="Lena Kowalska", user_id=learner.id)
+        session.add(attendance)
         session.commit()
         assert session.scalars(select(Membership).where(Membership.user_id == learner.id)).first()
         return {**world, "attempt": attempt.id, "code": certificate.code, "certificate": certificate.id,
-                "batch": batch.id, "requirement": requirement.id}
+                "batch": batch.id, "requirement": requirement.id, "workshop": workshop.id,
+                "east_workshop": east_workshop.id, "attendance": attendance.id}
 
 
 @pytest.mark.parametrize("endpoint,as_,method,path,form", CASES,
@@ -148,5 +201,5 @@ def test_nobody_reaches_records_that_are_not_theirs(app, client, targets, endpoi
     assert response.status_code in (403, 404), (url, response.status_code)
     # The page may repeat the address that was asked for (the language form does); nothing else.
     page = text_of(response).replace(url, "")
-    assert "Lena Kowalska" not in page and targets["code"] not in page
+    assert "Lena Kowalska" not in page and targets["code"] not in page and "Northmoor Hall" not in page
     assert snapshot(app) == before

@@ -1,6 +1,8 @@
 """The audit log page, for org admins."""
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import Blueprint, current_app, render_template, request
 from flask_login import current_user, login_required
 
@@ -31,4 +33,12 @@ def log(organisation_id: int):
     designs = {name: template.title for name, template in available_templates().items()}
     return render_template("audit/log.html", scope=scope, organisation=scope.organisation,
                            page=services.events(database, organisation_id, page_number(request.args.get("page"))),
-                           titles=titles, roles=dict(role_choices()), designs=designs)
+                           titles=titles, roles=dict(role_choices()), designs=designs, moment=_moment)
+
+
+def _moment(iso: str | None) -> datetime | None:
+    """A time the log stored as text, back as a datetime to show in the local zone."""
+    try:
+        return datetime.fromisoformat(iso) if iso else None
+    except (TypeError, ValueError):
+        return None

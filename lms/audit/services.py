@@ -1,6 +1,6 @@
 """The audit log, for org admins: every export of people's records, every reminder sent,
 and every change to who is invited, which certificates stand, how they look, and what
-training is offered and required.
+training is offered and required, and when sessions are scheduled, changed or cancelled.
 
 Each event is recorded by the service that makes the change, in the same transaction, so
 a change and its record are committed together or not at all."""
@@ -24,6 +24,14 @@ COURSES_OFFERED = "courses_offered"
 REQUIREMENT_ADDED = "requirement_added"
 REQUIREMENT_CHANGED = "requirement_changed"
 REQUIREMENT_REMOVED = "requirement_removed"
+WORKSHOP_SCHEDULED = "workshop_scheduled"
+WORKSHOP_CHANGED = "workshop_changed"
+WORKSHOP_CANCELLED = "workshop_cancelled"
+ATTENDEE_ADDED = "attendee_added"
+ATTENDEE_REMOVED = "attendee_removed"
+ATTENDANCE_MARKED = "attendance_marked"
+REGISTER_CLOSED = "register_closed"
+REGISTER_REOPENED = "register_reopened"
 
 
 def record(db: Session, organisation_id: int, actor: User | None, action: str, **details) -> AuditEvent:

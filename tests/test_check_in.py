@@ -1,0 +1,231 @@
+"""Check-in on attendees' phones, the trainer's register, and completions by attendance."""
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from lms.db import utcnow
+from lms.models import Attendance, AuditEvent, Certificate, Completion, Workshop
+from lms.workshops.register import display_code
+from tests.conftest import FormClient, database, make_test_app, snapshot, text_of
+
+NORTHMOOR = "Northmoor Borough Council"
+
+
+@pytest.fixture
+def workshop(app, demo):
+    """A session of the tiny course running now, run by the demo trainer."""
+    with database(app) as session:
+        row = Workshop(organisation_id=demo["organisations"][NORTHMOOR], course_id="tiny", language="en",
+                       starts_at=utcnow() - timedelta(minutes=30), ends_at=utcnow() + timedelta(minutes=90),
+                       venue="Northmoor Community Hall", trainer_id=demo["users"]["trainer@example.org"])
+        session.add(row)
+        session.commit()
+        return {"id": row.id, "org": row.organisation_id, "code": display_code(row.check_in_code),
+                "raw": row.check_in_code}
+
+
+def _walk_in(client, workshop, name="Amina Khatun", consent="y", **extra):
+    path = f"/check-in/{workshop['code']}"
+    data = {"name": name, "email": "", **({"consent": consent} if consent else {}), **extra}
+    return client.submit(path, data)
+
+
+def _register(client, workshop):
+    return text_of(client.get(f"/org/{workshop['org']}/sessions/{workshop['id']}/register"))
+
+
+def test_a_walk_in_checks_in_with_a_name_and_sees_only_their_own(app, client, workshop):
+    response = _walk_in(client, workshop)
+    assert response.status_code == 302
+    page = text_of(client.get(response.headers["Location"]))
+    assert "You are checked in as Amina Khatun." in page
+    # A second person on another phone sees their own name, not the first one's.
+    other = FormClient(app.test_client(), [])
+    assert _walk_in(other, workshop, name="Grace Okafor").status_code == 302
+    page = text_of(other.get(f"/check-in/{workshop['code']}"))
+    assert "Grace Okafor" in page and "Amina Khatun" not in page
+    # Pressing again (a resent form) changes nothing.
+    before = snapshot(app)
+    assert _walk_in(other, workshop, name="Grace Okafor").status_code == 302
+    assert snapshot(app) == before
+    with database(app) as session:
+        assert session.scalar(select(func.count()).select_from(Attendance)) == 2
+
+
+def test_a_walk_in_must_agree_to_their_name_being_kept(app, client, workshop):
+    before = snapshot(app)
+    response = _walk_in(client, workshop, consent=None)
+    assert response.status_code == 400
+    page = text_of(response)
+    assert "Tick the box to agree" in page and 'value="Amina Khatun"' in page
+    assert snapshot(app) == before
+
+
+@pytest.mark.parametrize("name, email, message", [
+    ("", "", "Enter your name"),
+    ("\u202e\u0000", "", "Enter your name"),
+    ("Amina", "not-an-email", "Enter an email address like name@example.org"),
+])
+def test_bad_walk_in_details_are_refused_with_a_message(app, client, workshop, name, email, message):
+    before = snapshot(app)
+    response = _walk_in(client, workshop, name=name, email=email)
+    assert response.status_code == 400
+    assert message in text_of(response)
+    assert snapshot(app) == before
+
+
+def test_someone_signed_in_checks_in_with_one_tap_once(app, client, demo, workshop):
+    client.sign_in("learner@example.org")
+    page = text_of(client.get(f"/check-in/{workshop['code']}"))
+    assert "Check in as Lena Kowalska" in page
+    for _ in range(2):
+        assert client.submit(f"/check-in/{workshop['code']}", {}).status_code == 302
+    with database(app) as session:
+        rows = session.scalars(select(Attendance)).all()
+    assert [(row.user_id, row.name) for row in rows] == [(demo["users"]["learner@example.org"], "Lena Kowalska")]
+    assert "You are checked in as Lena Kowalska." in text_of(client.get(f"/check-in/{workshop['code']}"))
+
+
+def test_the_code_can_be_typed_loosely(app, client, workshop):
+    typed = workshop["raw"].lower()[:4] + " " + workshop["raw"].lower()[4:]
+    response = client.submit("/check-in", {"code": typed})
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith(f"/check-in/{workshop['code']}")
+
+
+@pytest.mark.parametrize("change", ["wrong", "closed", "cancelled", "ended long ago", "next week"])
+def test_closed_or_wrong_codes_are_refused_and_change_nothing(app, client, workshop, change):
+    code = workshop["code"]
+    with database(app) as session:
+        row = session.get(Workshop, workshop["id"])
+        if change == "wrong":
+            code = "ABCDE-FGHJK"
+        elif change == "closed":
+            row.closed_at = utcnow()
+        elif change == "cancelled":
+            row.cancelled_at = utcnow()
+        elif change == "ended long ago":
+            row.starts_at, row.ends_at = utcnow() - timedelta(days=3), utcnow() - timedelta(days=3, hours=-2)
+        else:
+            row.starts_at, row.ends_at = utcnow() + timedelta(days=7), utcnow() + timedelta(days=7, hours=2)
+        session.commit()
+    before = snapshot(app)
+    assert client.get(f"/check-in/{code}").status_code == 404
+    assert client.submit(f"/check-in/{code}", {"name": "X", "consent": "y"}, form_page="/check-in").status_code == 404
+    response = client.submit("/check-in", {"code": code})
+    assert response.status_code == 400
+    assert "does not match a session open for check-in" in text_of(response)
+    assert snapshot(app) == before
+
+
+def test_wrong_codes_are_limited_per_address(database_url, demo):
+    limited = FormClient(make_test_app(database_url, RATELIMIT_ENABLED=True, ADDRESS_RATE_LIMIT="3 per minute")
+                         .test_client(), [])
+    statuses = [limited.submit("/check-in", {"code": f"ABCDE-FGHJ{letter}"}).status_code for letter in "KMNP"]
+    assert statuses == [400, 400, 400, 429]
+    # The address a QR code opens is limited the same way, on its own count.
+    assert [limited.get(f"/check-in/ABCDE-FGHJ{letter}").status_code for letter in "KMNP"] == [404, 404, 404, 429]
+
+
+def test_the_trainer_keeps_the_register(app, client, workshop):
+    _walk_in(FormClient(app.test_client(), []), workshop, name="Amina Khatun")
+    client.sign_in("trainer@example.org")
+    page = _register(client, workshop)
+    assert "Amina Khatun" in page and workshop["code"] in page and "data:image/svg+xml" in page
+    rows = client.get(f"/org/{workshop['org']}/sessions/{workshop['id']}/register/rows")
+    assert rows.status_code == 200 and "Amina Khatun" in text_of(rows) and "<html" not in text_of(rows)
+    base = f"/org/{workshop['org']}/sessions/{workshop['id']}/register"
+    assert client.submit(f"{base}/add", {"name": "Joan Price", "email": ""}, form_page=base).status_code == 302
+    with database(app) as session:
+        joan = session.scalars(select(Attendance).where(Attendance.name == "Joan Price")).one()
+        amina = session.scalars(select(Attendance).where(Attendance.name == "Amina Khatun")).one()
+    assert client.submit(f"{base}/{amina.id}/attended", {"attended": "no"}, form_page=base).status_code == 302
+    assert "Did not attend" in _register(client, workshop)
+    assert client.submit(f"{base}/{joan.id}/remove", {}, form_page=base).status_code == 302
+    assert "Joan Price" not in _register(client, workshop)
+    with database(app) as session:
+        actions = session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)).all()
+    assert actions == ["attendee_added", "attendance_marked", "attendee_removed"]
+    client.sign_out()
+    client.sign_in("orgadmin@example.org")
+    assert "Joan Price" in text_of(client.get(f"/org/{workshop['org']}/audit"))
+
+
+def test_adding_nobody_is_refused_with_the_form(app, client, workshop):
+    client.sign_in("trainer@example.org")
+    base = f"/org/{workshop['org']}/sessions/{workshop['id']}/register"
+    response = client.submit(f"{base}/add", {"name": "  ", "email": ""}, form_page=base)
+    assert response.status_code == 400 and "Enter the person" in text_of(response)
+
+
+@pytest.mark.parametrize("email", ["eastgate-admin@example.org", "champion@example.org", "learner@example.org"])
+def test_nobody_else_reaches_the_register(app, client, workshop, email):
+    _walk_in(FormClient(app.test_client(), []), workshop, name="Amina Khatun")
+    client.sign_in(email)
+    base = f"/org/{workshop['org']}/sessions/{workshop['id']}/register"
+    before = snapshot(app)
+    assert client.get(base).status_code == 404
+    assert client.get(f"{base}/rows").status_code == 404
+    assert client.submit(f"{base}/add", {"name": "Spy"}, form_page="/account").status_code == 404
+    assert client.submit(f"{base}/close", {}, form_page="/account").status_code == 404
+    assert snapshot(app) == before
+
+
+def test_closing_the_register_records_completions_and_certificates(app, client, demo, workshop):
+    learner = FormClient(app.test_client(), [])
+    learner.sign_in("learner@example.org")
+    learner.submit(f"/check-in/{workshop['code']}", {})
+    absent = FormClient(app.test_client(), [])
+    absent.sign_in("learner2@example.org")
+    absent.submit(f"/check-in/{workshop['code']}", {})
+    _walk_in(FormClient(app.test_client(), []), workshop, name="Amina Khatun")
+    client.sign_in("trainer@example.org")
+    base = f"/org/{workshop['org']}/sessions/{workshop['id']}/register"
+    with database(app) as session:
+        dev = session.scalars(select(Attendance).where(Attendance.user_id == demo["users"]["learner2@example.org"])).one()
+    client.submit(f"{base}/{dev.id}/attended", {"attended": "no"}, form_page=base)
+    response = client.submit(f"{base}/close", {}, form_page=base)
+    assert response.status_code == 302
+    assert "1 completion and certificate recorded" in text_of(client.get(base))
+    with database(app) as session:
+        completions = session.scalars(select(Completion)).all()
+        version = app.extensions["lms.catalogue"].get("tiny").version
+        assert [(c.user_id, c.method, c.course_id, c.course_version, c.language) for c in completions] == [
+            (demo["users"]["learner@example.org"], "attendance", "tiny", version, "en")]
+        assert session.scalars(select(Certificate)).one().completion_id == completions[0].id
+        event = session.scalars(select(AuditEvent).where(AuditEvent.action == "register_closed")).one()
+        assert event.details["certificates_for"] == ["Lena Kowalska"]
+    # Closing again records nothing twice; check-in has stopped.
+    client.submit(f"{base}/reopen", {}, form_page=base)
+    client.submit(f"{base}/close", {}, form_page=base)
+    with database(app) as session:
+        assert session.scalar(select(func.count()).select_from(Completion)) == 1
+    assert client.get(f"/check-in/{workshop['code']}").status_code == 404
+    # The learner's course now shows as completed, with its certificate.
+    page = text_of(learner.get("/courses/tiny"))
+    assert re.search(r"[Cc]ompleted", page)
+
+
+def test_the_register_cannot_close_before_the_session_starts(app, client, workshop):
+    with database(app) as session:
+        row = session.get(Workshop, workshop["id"])
+        row.starts_at, row.ends_at = utcnow() + timedelta(hours=1), utcnow() + timedelta(hours=3)
+        session.commit()
+    client.sign_in("trainer@example.org")
+    base = f"/org/{workshop['org']}/sessions/{workshop['id']}/register"
+    client.submit(f"{base}/close", {}, form_page=base)
+    assert "once the session has started" in _register(client, workshop)
+    with database(app) as session:
+        assert session.get(Workshop, workshop["id"]).closed_at is None
+
+
+def test_the_check_in_page_opens_in_the_sessions_language(app, client, workshop):
+    with database(app) as session:
+        session.get(Workshop, workshop["id"]).language = "ur"
+        session.commit()
+    page = client.get(f"/check-in/{workshop['code']}").get_data(as_text=True)
+    assert 'lang="ur"' in page.split(">", 2)[1] and 'dir="rtl"' in page.split(">", 2)[1]
