@@ -134,3 +134,17 @@ def test_forty_learners_at_once_lose_nothing_and_see_no_server_error():
         assert load["duplicate_completions"] == load["duplicate_certificates"] == 0
         assert load["database_is_locked_in_log"] == 0
     assert output["passed"], result.stderr[-3000:]
+
+
+def test_a_room_of_phones_checks_in_without_a_server_error_or_a_lost_name():
+    """The check-in benchmark, reduced: 20 phones within 5 seconds against gunicorn with 4 workers.
+    Its timing target (p99 under 300 ms) is for `make bench`, on a quiet machine."""
+    result = subprocess.run([sys.executable, str(ROOT / "bench" / "check_in.py"), "--phones", "20", "--window", "5"],
+                            capture_output=True, text=True, timeout=600, cwd=ROOT)
+    output = json.loads(result.stdout)
+    assert output["databases"], result.stderr[-3000:]
+    for engine, run in output["databases"].items():
+        assert run["server_errors"] == 0 and run["connection_errors"] == 0, (engine, run["server_error_examples"])
+        assert run["on_register"] == 20 and not run["lost"] and not run["on_register_twice"], (engine, run)
+        assert run["learners_finished"] == 20, (engine, run)
+        assert run["database_is_locked_in_log"] == 0
