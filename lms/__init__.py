@@ -15,8 +15,8 @@ from lms import config as settings
 from lms import db
 from lms.errors import Forbidden, OutOfScope
 from lms.extensions import csrf, limiter, login_manager
-from lms.i18n import (lang_attributes, language_name, language_options, local_date, page_language, select_locale,
-                      text_direction)
+from lms.i18n import (lang_attributes, language_name, language_name_here, language_options, local_date, page_language,
+                      select_locale, text_direction)
 
 
 def create_app(overrides: dict | None = None, *, secret_required: bool = True) -> Flask:
@@ -71,6 +71,7 @@ def create_app(overrides: dict | None = None, *, secret_required: bool = True) -
     app.add_template_global(text_direction)
     app.add_template_global(lang_attributes)
     app.add_template_global(language_name)
+    app.add_template_global(language_name_here)
     from lms.certify.codes import display as display_code
 
     app.add_template_global(display_code, name="display_code")

@@ -174,13 +174,16 @@ def slides_group() -> None:
     pass
 
 
-@slides_group.command("export", help="Write a course's deck as a 16:9 slide PDF, or an A4 handout with the speaker notes.")
+@slides_group.command("export", help="Write a course's deck as a 16:9 slide PDF, an A4 handout with the speaker notes, "
+                                       "or (--html) one self-contained HTML file to present from.")
 @click.option("--course", "course_id", required=True, help="Course id, as in `lms courses list`.")
 @click.option("--lang", "language", default="en", show_default=True, help="Language of the deck; English where it has none.")
 @click.option("--handout", is_flag=True, help="An A4 handout: each slide with its speaker notes.")
+@click.option("--html", "as_html", is_flag=True,
+              help="One HTML file with the audience and speaker views that loads nothing from anywhere.")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, writable=True, path_type=Path),
-              help="The PDF file to write.")
-def slides_export(course_id: str, language: str, handout: bool, out: Path) -> None:
+              help="The file to write.")
+def slides_export(course_id: str, language: str, handout: bool, as_html: bool, out: Path) -> None:
     import time
 
     from lms.workshops.slides_pdf import write_deck
@@ -190,8 +193,18 @@ def slides_export(course_id: str, language: str, handout: bool, out: Path) -> No
         raise click.ClickException(f"No course {course_id!r}. `lms courses list` shows the installed ones.")
     if language != "en" and language not in course.slides:
         click.echo(f"The deck has no {language!r} translation: writing the English.", err=True)
+    if handout and as_html:
+        raise click.UsageError("Choose --handout or --html, not both.")
     started = time.perf_counter()
-    size = write_deck(course, language, out, handout=handout)
+    if as_html:
+        from lms.workshops.presenter import render_presenter
+
+        with current_app.test_request_context():
+            html = render_presenter(course, language, view="file", title=course.title(language),
+                                    channel=f"lms-deck-{course.id}-{language}", standalone=True)
+        size = out.write_bytes(html.encode("utf-8"))
+    else:
+        size = write_deck(course, language, out, handout=handout)
     click.echo(f"{out}: {len(course.deck(language))} slides, {size:,} bytes, {time.perf_counter() - started:.2f} s")
 
 

@@ -88,8 +88,50 @@ def _demo_sessions(session: Session, organisations: dict, courses: list[Course])
         trainer = session.scalars(select(User).where(User.email == email)).one()
         plan = workshops.Plan(course_id=choices[0].id, language="en", day=date.today() + timedelta(days=days),
                               start=time(hour), end=time(hour + 2), venue=venue, capacity=30, trainer_id=trainer.id)
-        workshops.schedule(session, organisation_scope(organisation), trainer, list(courses), plan,
-                           ZoneInfo("Europe/London"))
+        scope = organisation_scope(organisation)
+        workshop = workshops.schedule(session, scope, trainer, list(courses), plan, ZoneInfo("Europe/London"))
+        if days < 0:
+            _demo_attendance(session, scope, trainer, workshop, choices[0])
+
+
+# A past session's register: two staff with accounts and community walk-ins, one of whom left early.
+WALK_INS = [("Amina Hussain", True), ("Gosia Nowak", True), ("Farhan Ali", True), ("Ruth Okafor", False)]
+
+
+def _demo_attendance(session: Session, scope, trainer: User, workshop, course: Course) -> None:
+    from lms.workshops import register
+
+    for email in ("learner@example.org", "learner2@example.org"):
+        register.check_in_account(session, workshop, session.scalars(select(User).where(User.email == email)).one())
+    for name, stayed in WALK_INS:
+        attendance = register.check_in_walk_in(session, workshop, name=name, email="", consent=True)
+        if not stayed:
+            register.set_attended(session, scope, trainer, workshop.id, attendance.id, False)
+    register.close_register(session, scope, trainer, workshop.id, course)
+    _demo_evaluation(session, workshop, course)
+
+
+# Confidence 1 to 5 in each outcome, before and after the past session, and what people wrote.
+BEFORE_ANSWERS = [(2, 2, 3, 1, "How to tell a real worry from a misunderstanding."), (3, 2, 2, 2, ""),
+                  (2, 1, 2, 1, "Who I should call if I am worried about a young person."), (3, 3, 3, 2, ""),
+                  (1, 2, 2, 1, "What happens to a family after a referral."), (2, 3, 2, 2, ""), (3, 2, 3, 1, ""),
+                  (2, 2, 1, 1, "")]
+AFTER_ANSWERS = [(4, 4, 5, 4, "Talk to our safeguarding lead first, not the family."), (4, 3, 4, 4, ""),
+                 (5, 4, 4, 3, "Write down what I saw and heard, in the person's own words."), (4, 4, 5, 4, ""),
+                 (3, 4, 4, 4, "Check the procedure on our intranet and save the lead's number."), (4, 5, 4, 3, ""),
+                 (4, 4, 4, 4, "")]
+
+
+def _demo_evaluation(session: Session, workshop, course: Course) -> None:
+    from lms.workshops import evaluation
+
+    outcomes = len(course.learning_outcomes())
+    for stage, answers in ((evaluation.BEFORE, BEFORE_ANSWERS), (evaluation.AFTER, AFTER_ANSWERS)):
+        for number, (*ratings, comment) in enumerate(answers):
+            # Answers line up with the outcomes: a course with fewer takes the first ones.
+            ratings = (list(ratings) * outcomes)[:outcomes]
+            evaluation.record(session, workshop, course, stage=stage, respondent=f"demo-{stage}-{number}",
+                              ratings=ratings, comment=comment, language="en")
 
 
 def load_demo(session: Session, courses: list[Course] = ()) -> list[tuple[str, str]]:

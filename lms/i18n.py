@@ -99,6 +99,14 @@ def language_name(code: str) -> str:
     return name[:1].upper() + name[1:]
 
 
+def language_name_here(code: str) -> str:
+    """A language's name in the page's language, for a sentence about it ("the Urdu slides")."""
+    try:
+        return Locale.parse(code).get_display_name(get_locale() or "en") or code
+    except (UnknownLocaleError, ValueError):
+        return code
+
+
 def lang_attributes(code: str):
     """lang and dir for a piece of content in a language that may not be the page's: the
     dir attribute also isolates it, so an English course title sits right in an Urdu page."""

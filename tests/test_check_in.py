@@ -1,7 +1,10 @@
 """Check-in on attendees' phones, the trainer's register, and completions by attendance."""
 from __future__ import annotations
 
+import csv
+import io
 import re
+import subprocess
 from datetime import timedelta
 
 import pytest
@@ -109,16 +112,22 @@ def test_closed_or_wrong_codes_are_refused_and_change_nothing(app, client, works
         elif change == "cancelled":
             row.cancelled_at = utcnow()
         elif change == "ended long ago":
-            row.starts_at, row.ends_at = utcnow() - timedelta(days=3), utcnow() - timedelta(days=3, hours=-2)
+            # Past the week in which the questions after the session are taken, too.
+            row.starts_at, row.ends_at = utcnow() - timedelta(days=10), utcnow() - timedelta(days=10, hours=-2)
         else:
             row.starts_at, row.ends_at = utcnow() + timedelta(days=7), utcnow() + timedelta(days=7, hours=2)
         session.commit()
     before = snapshot(app)
-    assert client.get(f"/check-in/{code}").status_code == 404
+    if change == "closed":
+        # The register is closed, but the questions after the session are still open: the code leads there.
+        for response in (client.get(f"/check-in/{code}"), client.submit("/check-in", {"code": code})):
+            assert response.status_code == 302 and response.headers["Location"].endswith(f"/check-in/{code}/after")
+    else:
+        assert client.get(f"/check-in/{code}").status_code == 404
+        response = client.submit("/check-in", {"code": code})
+        assert response.status_code == 400
+        assert "does not match a session open for check-in" in text_of(response)
     assert client.submit(f"/check-in/{code}", {"name": "X", "consent": "y"}, form_page="/check-in").status_code == 404
-    response = client.submit("/check-in", {"code": code})
-    assert response.status_code == 400
-    assert "does not match a session open for check-in" in text_of(response)
     assert snapshot(app) == before
 
 
@@ -199,15 +208,50 @@ def test_closing_the_register_records_completions_and_certificates(app, client, 
         assert session.scalars(select(Certificate)).one().completion_id == completions[0].id
         event = session.scalars(select(AuditEvent).where(AuditEvent.action == "register_closed")).one()
         assert event.details["certificates_for"] == ["Lena Kowalska"]
-    # Closing again records nothing twice; check-in has stopped.
+    # Closing again records nothing twice.
     client.submit(f"{base}/reopen", {}, form_page=base)
     client.submit(f"{base}/close", {}, form_page=base)
     with database(app) as session:
         assert session.scalar(select(func.count()).select_from(Completion)) == 1
-    assert client.get(f"/check-in/{workshop['code']}").status_code == 404
+    # Check-in has stopped: the code now leads to the questions after the session.
+    assert client.get(f"/check-in/{workshop['code']}").headers["Location"].endswith("/after")
     # The learner's course now shows as completed, with its certificate.
     page = text_of(learner.get("/courses/tiny"))
     assert re.search(r"[Cc]ompleted", page)
+
+    # The champion's reports count it like an online completion, and say it was at a session.
+    client.sign_out()
+    client.sign_in("orgadmin@example.org")
+    organisation = workshop["org"]
+    people = text_of(client.get(f"/org/{organisation}/reports/people?course=tiny&q=Kowalska"))
+    assert "Completed" in people and "at a session" in people
+    dashboard = text_of(client.get(f"/org/{organisation}/reports"))
+    assert "1 did so by attending a session" in dashboard
+    rows = list(csv.reader(io.StringIO(client.get(f"/org/{organisation}/reports/people.csv?course=tiny")
+                                       .get_data(as_text=True)[1:])))
+    how = rows[0].index("A tiny test course: how completed")
+    by_name = {row[0]: row for row in rows[1:]}
+    assert by_name["Lena Kowalska"][how] == "At a session"
+    assert by_name["Dev Sharma"][how] == ""  # marked absent: nothing recorded
+
+
+def test_a_register_closed_days_later_dates_completions_from_the_session(app, client, demo, workshop):
+    learner = FormClient(app.test_client(), [])
+    learner.sign_in("learner@example.org")
+    learner.submit(f"/check-in/{workshop['code']}", {})
+    ended = utcnow() - timedelta(days=3)
+    with database(app) as session:
+        row = session.get(Workshop, workshop["id"])
+        row.starts_at, row.ends_at = ended - timedelta(hours=2), ended
+        session.commit()
+    client.sign_in("trainer@example.org")
+    base = f"/org/{workshop['org']}/sessions/{workshop['id']}/register"
+    assert client.submit(f"{base}/close", {}, form_page=base).status_code == 302
+    with database(app) as session:
+        completion = session.scalars(select(Completion)).one()
+        assert abs(completion.completed_at - ended) < timedelta(seconds=1)
+        months = app.extensions["lms.catalogue"].get("tiny").validity_months
+        assert completion.expires_at.year * 12 + completion.expires_at.month == ended.year * 12 + ended.month + months
 
 
 def test_the_register_cannot_close_before_the_session_starts(app, client, workshop):
@@ -229,3 +273,46 @@ def test_the_check_in_page_opens_in_the_sessions_language(app, client, workshop)
         session.commit()
     page = client.get(f"/check-in/{workshop['code']}").get_data(as_text=True)
     assert 'lang="ur"' in page.split(">", 2)[1] and 'dir="rtl"' in page.split(">", 2)[1]
+
+
+def test_the_trainer_prints_the_sessions_certificates_as_one_pdf(app, client, demo, workshop, tmp_path):
+    from tests.test_certificate_batches import wait_for
+
+    app.config["BATCH_DIR"] = tmp_path / "batches"
+    base = f"/org/{workshop['org']}/sessions/{workshop['id']}"
+    for email in ("learner@example.org", "learner2@example.org"):
+        attendee = FormClient(app.test_client(), [])
+        attendee.sign_in(email)
+        attendee.submit(f"/check-in/{workshop['code']}", {})
+    client.sign_in("trainer@example.org")
+    # Nothing recorded yet: refused with a message, and no batch.
+    refused = client.submit(f"{base}/certificates", {}, form_page=f"{base}/register")
+    assert refused.status_code == 302
+    assert "There are no certificates to include" in text_of(client.get(f"{base}/register"))
+    client.submit(f"{base}/register/close", {}, form_page=f"{base}/register")
+    assert "2 certificates were recorded from this register." in text_of(client.get(f"{base}/register"))
+
+    response = client.submit(f"{base}/certificates", {}, form_page=f"{base}/register")
+    assert response.status_code == 302
+    progress = response.headers["Location"]
+    batch = wait_for(app, int(progress.rsplit("/", 1)[1]))
+    assert batch.status == "done" and batch.total == 2, batch.error
+    pdf = client.get(progress + "/download")
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
+    path = tmp_path / "session.pdf"
+    path.write_bytes(pdf.data)
+    text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    assert "Lena Kowalska" in text and "Dev Sharma" in text
+    assert "Back to the sessions" in text_of(client.get(progress))
+
+    # Only whoever asked (or an admin) sees the batch; a learner cannot ask for one.
+    learner = FormClient(app.test_client(), [])
+    learner.sign_in("learner@example.org")
+    assert learner.get(progress).status_code == 404
+    assert learner.get(progress + "/download").status_code == 404
+    before = snapshot(app)
+    assert learner.submit(f"{base}/certificates", {}, form_page="/account").status_code == 404
+    assert snapshot(app) == before
+    admin = FormClient(app.test_client(), [])
+    admin.sign_in("orgadmin@example.org")
+    assert admin.get(progress + "/download").status_code == 200

@@ -78,7 +78,7 @@ def test_csv_round_trip_keeps_every_name_and_runs_no_formula(client, demo, trick
     assert all(not cell.startswith(("=", "+", "-", "@", "\t", "\r")) for row in body for cell in row)
     tiny = header.index("A tiny test course: status")
     row = body[names.index("'=HYPERLINK(\"http://evil.example\",\"click\")")]
-    assert row[tiny] == "Completed" and row[tiny + 2] == "Yes"
+    assert row[tiny] == "Completed" and row[tiny + 2] == "Online" and row[tiny + 3] == "Yes"
 
 
 def test_xlsx_round_trip_keeps_every_name_as_text(client, demo, tricky):  # noqa: F811
@@ -110,7 +110,8 @@ def test_exports_follow_the_filters(client, demo, tricky):  # noqa: F811
     text = client.get(f"/org/{organisation}/reports/people.csv?course={TINY}&status=not_started").get_data(as_text=True)
     assert "Smith, Jane" not in text and "Lena Kowalska" in text
     header = next(csv.reader(io.StringIO(text[1:])))
-    assert header[5:] == ["A tiny test course: status", "A tiny test course: date", "A tiny test course: required"]
+    assert header[5:] == ["A tiny test course: status", "A tiny test course: date", "A tiny test course: how completed",
+                          "A tiny test course: required"]
     searched = client.get(f"/org/{organisation}/reports/people.xlsx?q=wiśniewska").get_data()
     names = [row[0].value for row in load_workbook(io.BytesIO(searched)).active.iter_rows(min_row=2)]
     assert names == ["Zofia Wiśniewska"]

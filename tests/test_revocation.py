@@ -204,7 +204,7 @@ def test_the_export_says_revoked_with_the_date(client, demo, histories):
     text = client.get(f"/org/{northmoor(demo)}/reports/people.csv?course={TINY}&q=rita").get_data(as_text=True)
     rows = list(csv.reader(io.StringIO(text[1:])))
     assert rows[1][0] == "Rita Revoked"
-    assert rows[1][5:] == ["Revoked", local_day(histories["rita_revoked_at"]), "Yes"]
+    assert rows[1][5:] == ["Revoked", local_day(histories["rita_revoked_at"]), "Online", "Yes"]
 
 
 def test_report_queries_stay_flat_with_revocations(app, client, demo, histories):

@@ -43,6 +43,8 @@ NO_TENANT_IDS = {
     "workshops.trainer_feed": "a signed token naming one trainer is the only key; checked in tests/test_workshops.py",
     "workshops.static": "the app's own files",
     "workshops.check_in_code": "a code typed by the person; rate limited",
+    "workshops.evaluate": "the session's check-in code is the key; answers are anonymous and nobody's are shown; "
+                          "checked in tests/test_evaluation.py",
     "workshops.check_in": "the session's check-in code is the key; a walk-in sees only their own row "
                           "(tests/test_check_in.py)",
 }
@@ -119,6 +121,18 @@ CHECKED = {
                                    (OTHER_LEARNER, "GET", "/org/{north}/sessions/{workshop}/calendar.ics", None)],
     "workshops.slides_download": [(EAST_ADMIN, "GET", "/org/{east}/sessions/{workshop}/slides.pdf", None),
                                   (OTHER_LEARNER, "GET", "/org/{north}/sessions/{workshop}/slides.pdf", None)],
+    "workshops.present": [(EAST_ADMIN, "GET", "/org/{east}/sessions/{workshop}/present", None),
+                          (OTHER_LEARNER, "GET", "/org/{north}/sessions/{workshop}/present", None)],
+    "workshops.present_speaker": [(EAST_ADMIN, "GET", "/org/{east}/sessions/{workshop}/present/speaker", None),
+                                  (HOUSING_CHAMPION, "GET", "/org/{north}/sessions/{workshop}/present/speaker", None)],
+    "workshops.slides_file": [(EAST_ADMIN, "GET", "/org/{east}/sessions/{workshop}/slides.html", None),
+                              (OTHER_LEARNER, "GET", "/org/{north}/sessions/{workshop}/slides.html", None)],
+    "workshops.session_evaluation": [(EAST_ADMIN, "GET", "/org/{east}/sessions/{workshop}/evaluation", None),
+                                     (HOUSING_CHAMPION, "GET", "/org/{north}/sessions/{workshop}/evaluation", None)],
+    "workshops.evaluation_summary": [(EAST_ADMIN, "GET", "/org/{north}/sessions/evaluation", None),
+                                     (OTHER_LEARNER, "GET", "/org/{north}/sessions/evaluation", None)],
+    "workshops.evaluation_csv": [(EAST_ADMIN, "GET", "/org/{north}/sessions/evaluation.csv", None),
+                                 (HOUSING_CHAMPION, "GET", "/org/{north}/sessions/evaluation.csv", None)],
     "workshops.register_page": [(EAST_ADMIN, "GET", "/org/{east}/sessions/{workshop}/register", None),
                                 (HOUSING_CHAMPION, "GET", "/org/{north}/sessions/{workshop}/register", None)],
     "workshops.register_rows": [(EAST_ADMIN, "GET", "/org/{north}/sessions/{workshop}/register/rows", None),
@@ -131,6 +145,8 @@ CHECKED = {
         (EAST_ADMIN, "POST", "/org/{east}/sessions/{east_workshop}/register/{attendance}/remove", {}),
         (HOUSING_CHAMPION, "POST", "/org/{north}/sessions/{workshop}/register/{attendance}/remove", {})],
     "workshops.close_register": [(EAST_ADMIN, "POST", "/org/{north}/sessions/{workshop}/register/close", {})],
+    "workshops.session_certificates": [(EAST_ADMIN, "POST", "/org/{east}/sessions/{workshop}/certificates", {}),
+                                       (HOUSING_CHAMPION, "POST", "/org/{north}/sessions/{workshop}/certificates", {})],
     "workshops.reopen_register": [(EAST_ADMIN, "POST", "/org/{east}/sessions/{workshop}/register/reopen", {})],
     "training.remove_requirement": [
         (EAST_ADMIN, "POST", "/org/{north}/training/requirements/{requirement}/remove", {}),

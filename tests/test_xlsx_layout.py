@@ -50,7 +50,7 @@ def test_the_header_is_frozen_filterable_and_every_column_has_a_width(client, de
     sheet = export(client, demo)
     header = [cell.value for cell in sheet[1]]
     assert header[:5] == ["Name", "Email address", "Team", "Role", "Joined"]
-    assert len(header) == 5 + 3 * 2  # two courses, three columns each
+    assert len(header) == 5 + 4 * 2  # two courses, four columns each
     assert sheet.freeze_panes == "A2"
     last = sheet.cell(row=1, column=len(header)).column_letter
     assert sheet.auto_filter.ref == f"A1:{last}{sheet.max_row}"

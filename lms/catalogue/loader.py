@@ -254,7 +254,13 @@ def _questions(path: Path, faults: _Faults, *, source: dict[str, Question] | Non
 
 # --- the deck ----------------------------------------------------------------------------
 
-def _slides(path: Path, root: Path, course_url, faults: _Faults) -> list[Slide]:
+UNTRANSLATED_SLIDE = "(untranslated)"
+
+
+def _slides(path: Path, root: Path, course_url, faults: _Faults, *, language: str = SOURCE_LANGUAGE,
+            source: list[Slide] | None = None) -> list[Slide]:
+    """The deck in one language. A translated slide that is just "(untranslated)" stands for
+    the English slide at the same place, so a translator can deliver a deck a slide at a time."""
     text = _read(path, faults)
     if text is None:
         return []
@@ -266,6 +272,9 @@ def _slides(path: Path, root: Path, course_url, faults: _Faults) -> list[Slide]:
         if not chunk.strip():
             continue
         body = chunk.strip("\n")
+        if source is not None and body.strip() == UNTRANSLATED_SLIDE:
+            slides.append(source[len(slides)] if len(slides) < len(source) else source[-1])
+            continue
         heading = re.match(r"#[ \t]+(.+)", body)
         if heading is None:
             faults.add(path, start_line, "each slide must start with a # heading")
@@ -273,7 +282,7 @@ def _slides(path: Path, root: Path, course_url, faults: _Faults) -> list[Slide]:
         content, notes = _split_notes(body[heading.end():])
         _check_references(content, start_line + 1, path, root, faults)
         slides.append(Slide(title=heading.group(1).strip(), html=markdown.render(content, course_url),
-                            notes_html=markdown.render(notes, course_url)))
+                            notes_html=markdown.render(notes, course_url), language=language))
     if not slides:
         faults.add(path, 1, "has no slides")
     return slides
@@ -414,7 +423,8 @@ def load_course(folder: Path, course_url=None) -> tuple[Course | None, list[Faul
             if language not in translation_status:
                 faults.add(path, None, f"is a {language} translation, but course.toml has no {language} under [translations]")
                 continue
-            translated = _slides(path, folder, urls, faults)
+            translated = _slides(path, folder, urls, faults, language=language,
+                                 source=course.slides[SOURCE_LANGUAGE])
             if translated and len(translated) != len(course.slides[SOURCE_LANGUAGE]):
                 faults.add(path, None, f"has {len(translated)} slides; the English deck has {len(course.slides[SOURCE_LANGUAGE])}")
             course.slides[language] = translated

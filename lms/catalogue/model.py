@@ -61,6 +61,8 @@ class Slide:
     title: str
     html: str
     notes_html: str
+    # The slide's own language: "en" where a translated deck falls back to the English slide.
+    language: str = "en"
 
 
 @dataclass

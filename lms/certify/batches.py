@@ -39,11 +39,31 @@ def create_batch(db: Session, scope: Scope, *, kind: str, course_id: str | None,
     if course_id:
         query = query.where(Completion.course_id == course_id)
     ids = [certificate.id for certificate in db.scalars(query).unique()]
-    if not ids:
-        raise InvalidInput(_l("There are no certificates to include"), "course")
     if len(ids) > MAX_CERTIFICATES:
         raise InvalidInput(_l("Choose a course, so that a batch has at most %(n)d certificates", n=MAX_CERTIFICATES), "course")
     ids.reverse()  # oldest first, as people expect a printed pile to run
+    return _new_batch(db, scope, kind, ids, requested_by)
+
+
+def create_session_batch(db: Session, scope: Scope, workshop_id: int, *, requested_by: User) -> CertificateBatch:
+    """One PDF of the certificates a session's register recorded, in register order, for the
+    trainer to print and hand out. Whoever may change the session may ask for it."""
+    from lms.models import Attendance
+    from lms.workshops import services as workshops
+
+    workshop = workshops.get_workshop(db, scope, workshop_id)
+    if not workshops.may_change(scope, workshop):
+        raise OutOfScope()
+    ids = list(db.scalars(
+        select(Certificate.id).join(Attendance, Attendance.completion_id == Certificate.completion_id)
+        .where(Attendance.workshop_id == workshop.id, Certificate.revoked_at.is_(None))
+        .order_by(Attendance.checked_in_at, Attendance.id)))
+    return _new_batch(db, scope, "pdf", ids, requested_by)
+
+
+def _new_batch(db: Session, scope: Scope, kind: str, ids: list[int], requested_by: User) -> CertificateBatch:
+    if not ids:
+        raise InvalidInput(_l("There are no certificates to include"), "course")
     batch = CertificateBatch(organisation_id=scope.organisation_id, requested_by_id=requested_by.id, kind=kind,
                              certificate_ids=ids, total=len(ids))
     db.add(batch)
@@ -52,8 +72,11 @@ def create_batch(db: Session, scope: Scope, *, kind: str, course_id: str | None,
 
 
 def get_batch(db: Session, scope: Scope, batch_id: int) -> CertificateBatch:
+    """An admin sees the organisation's batches; anyone else only the ones they asked for."""
     batch = db.get(CertificateBatch, batch_id) if 0 < batch_id < 2**31 else None
-    if batch is None or batch.organisation_id != scope.organisation_id or not scope.can_manage:
+    if batch is None or batch.organisation_id != scope.organisation_id:
+        raise OutOfScope()
+    if not (scope.can_manage or batch.requested_by_id == scope.user_id):
         raise OutOfScope()
     return batch
 

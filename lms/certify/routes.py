@@ -192,16 +192,17 @@ def start_batch(organisation_id: int):
 @login_required
 def batch(organisation_id: int, batch_id: int):
     database = db.get_session()
-    scope = _managing_scope(organisation_id)
+    scope = scope_for(database, current_user, organisation_id)
     found = batches.get_batch(database, scope, batch_id)
-    return render_template("certify/batch.html", batch=found, organisation=scope.organisation)
+    return render_template("certify/batch.html", batch=found, organisation=scope.organisation,
+                           may_manage=scope.can_manage)
 
 
 @blueprint.get("/org/<int:organisation_id>/certificates/batches/<int:batch_id>/download")
 @login_required
 def batch_download(organisation_id: int, batch_id: int):
     database = db.get_session()
-    scope = _managing_scope(organisation_id)
+    scope = scope_for(database, current_user, organisation_id)
     found = batches.get_batch(database, scope, batch_id)
     path = batches.output_path(current_app.config["BATCH_DIR"], found)
     if found.status != "done" or not path.exists():

@@ -6,12 +6,12 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.db import Base, UTCDateTime, utcnow
 from lms.models.people import JOIN_CODE_ALPHABET, Organisation, Team, User
-from lms.models.learning import COURSE_ID_LENGTH
+from lms.models.learning import COURSE_ID_LENGTH, VERSION_LENGTH
 
 # 10 characters of a 29-letter alphabet: about 48 bits, far beyond guessing at the per-address
 # rate limit, and still short enough to read off a projector.
@@ -80,3 +80,27 @@ class Attendance(Base):
 
     workshop: Mapped[Workshop] = relationship()
     user: Mapped[User | None] = relationship(foreign_keys=[user_id])
+
+
+class EvaluationResponse(Base):
+    """One attendee's answers before or after a session: confidence 1 to 5 in each of the
+    course's learning outcomes, and one free-text answer. Anonymous: the respondent is a
+    keyed hash of a random token kept in the phone's browser, so one phone answers each
+    stage once, and no answer can be tied to a name on the register."""
+
+    __tablename__ = "evaluation_responses"
+    __table_args__ = (
+        UniqueConstraint("workshop_id", "stage", "respondent", name="uq_evaluation_responses_once"),
+        CheckConstraint("stage IN ('before', 'after')", name="stage"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workshop_id: Mapped[int] = mapped_column(ForeignKey("workshops.id", ondelete="CASCADE"), index=True)
+    stage: Mapped[str] = mapped_column(String(8))
+    respondent: Mapped[str] = mapped_column(String(64))
+    # One rating (1 to 5) per learning outcome, in the manifest's order.
+    ratings: Mapped[list] = mapped_column(JSON)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    course_version: Mapped[str] = mapped_column(String(VERSION_LENGTH))
+    language: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

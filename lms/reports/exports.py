@@ -27,10 +27,10 @@ from lms.reports.services import Row
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 CSV_BOM = "\ufeff"
 DATE_FORMAT = "d mmm yyyy"
-# Widths in characters: name, email, team, role, joined; then status, date, required per course.
+# Widths in characters: name, email, team, role, joined; then status, date, how, required per course.
 # Headers wrap, so a long course title makes a taller header row, not a wider column.
 PERSON_WIDTHS = (30, 34, 24, 20, 13)
-COURSE_WIDTHS = (18, 13, 11)
+COURSE_WIDTHS = (18, 13, 14, 11)
 
 Value = str | date | None
 
@@ -44,7 +44,7 @@ def header(courses: list[Course], language: str) -> list[str]:
     for course in courses:
         title = course.title(language)
         columns += [_("%(course)s: status", course=title), _("%(course)s: date", course=title),
-                    _("%(course)s: required", course=title)]
+                    _("%(course)s: how completed", course=title), _("%(course)s: required", course=title)]
     return columns
 
 
@@ -59,12 +59,14 @@ def values(row: Row, courses: list[Course], status_labels: dict[str, str], role_
     cells: list[Value] = [person.name, person.email, person.team, role_labels.get(person.role, person.role),
                           _local_date(person.joined_at)]
     yes, no = _("Yes"), _("No")
+    online, at_session = _("Online"), _("At a session")
     for course in courses:
         cell = row.cells.get(course.id)
         if cell is None:
-            cells += ["", None, ""]
+            cells += ["", None, "", ""]
             continue
-        cells += [status_labels[cell.status], _local_date(cell.date), yes if cell.required else no]
+        how = "" if cell.completed_at is None else (at_session if cell.at_session else online)
+        cells += [status_labels[cell.status], _local_date(cell.date), how, yes if cell.required else no]
     return [neutralise(value) if isinstance(value, str) else value for value in cells]
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import case, func, select
+from sqlalchemy import case, false, func, select
 from sqlalchemy.orm import Session
 
 from lms.catalogue import Course
@@ -29,6 +29,7 @@ SORTS = {
     "-joined": lambda: (Membership.joined_at.desc(), User.id.desc()),
 }
 DEFAULT_SORT = "name"
+ATTENDANCE = "attendance"  # Completion.method of a course completed by attending a session
 # Sorting by a course's status puts whoever most needs a nudge first.
 URGENCY_SORT = "urgency"
 URGENCY = (OVERDUE, EXPIRED, REVOKED, REFRESHER_DUE, NOT_STARTED, IN_PROGRESS, COMPLETED)
@@ -42,6 +43,7 @@ class Counts:
 
     by_status: dict[str, int] = field(default_factory=lambda: dict.fromkeys(STATUSES, 0))
     optional_done: int = 0
+    done_at_session: int = 0  # of those completed or due a refresher (required or not), by attending
 
     @property
     def required(self) -> int:
@@ -55,6 +57,7 @@ class Counts:
         for status, number in other.by_status.items():
             self.by_status[status] += number
         self.optional_done += other.optional_done
+        self.done_at_session += other.done_at_session
 
 
 @dataclass
@@ -70,23 +73,26 @@ def dashboard(db: Session, scope: Scope, courses: list[Course], teams: list[Team
     `teams` are the scope's teams (the caller has them already), for their names."""
     if not courses:
         return []
-    table = cells(scope, [course.id for course in courses], now=now, refresher_days=refresher_days)
+    table = cells(scope, [course.id for course in courses], now=now, refresher_days=refresher_days, with_method=True)
     required = table.c.due_days.is_not(None)
+    at_session = func.coalesce(table.c.method == ATTENDANCE, false())
     query = (
-        select(table.c.course_id, table.c.team_id, required.label("required"), table.c.status, func.count())
-        .group_by(table.c.course_id, table.c.team_id, required, table.c.status)
+        select(table.c.course_id, table.c.team_id, required.label("required"), table.c.status, at_session, func.count())
+        .group_by(table.c.course_id, table.c.team_id, required, table.c.status, at_session)
     )
     if team_id == 0:
         query = query.where(table.c.team_id.is_(None))
     elif team_id is not None:
         query = query.where(table.c.team_id == team_id)
     counts: dict[tuple[str, int | None], Counts] = {}
-    for course_id, row_team_id, is_required, status, number in db.execute(query):
+    for course_id, row_team_id, is_required, status, by_attending, number in db.execute(query):
         entry = counts.setdefault((course_id, row_team_id), Counts())
         if is_required:
             entry.by_status[status] += number
         elif status in DONE:
             entry.optional_done += number
+        if status in DONE and by_attending:
+            entry.done_at_session += number
 
     team_names = {team.id: team.name for team in teams}
     reports = []
@@ -121,6 +127,11 @@ class Cell:
     expires_at: datetime | None
     due: datetime | None  # the deadline of a required course never completed
     revoked_at: datetime | None = None  # when the certificate of the latest completion was revoked
+    method: str | None = None  # how the latest completion was made: "online" or "attendance"
+
+    @property
+    def at_session(self) -> bool:
+        return self.method == ATTENDANCE and self.completed_at is not None
 
     @property
     def date(self) -> datetime | None:
@@ -164,7 +175,7 @@ def cell_from_row(row) -> Cell:
     never_completed = row.completed_at is None
     due = joined_at + timedelta(days=row.due_days) if row.due_days is not None and never_completed else None
     return Cell(row.status, row.due_days is not None, _utc(row.completed_at), _utc(row.expires_at), due,
-                _utc(row.revoked_at))
+                _utc(row.revoked_at), getattr(row, "method", None))
 
 
 def check_filters(db: Session, scope: Scope, filters: Filters, courses: list[Course]) -> None:
@@ -221,7 +232,8 @@ def matrix(db: Session, scope: Scope, filters: Filters, courses: list[Course], *
     people = [_person(row) for row in db.execute(query.limit(per_page).offset((number - 1) * per_page))]
     by_membership: dict[int, dict[str, Cell]] = {person.membership_id: {} for person in people}
     if people and course_ids:
-        table = cells(scope, course_ids, now=now, refresher_days=refresher_days, membership_ids=list(by_membership))
+        table = cells(scope, course_ids, now=now, refresher_days=refresher_days, membership_ids=list(by_membership),
+                      with_method=True)
         for row in db.execute(select(table)):
             by_membership[row.membership_id][row.course_id] = cell_from_row(row)
     return Page(items=[Row(person, by_membership[person.membership_id]) for person in people],
@@ -238,10 +250,10 @@ def stream_rows(db: Session, scope: Scope, filters: Filters, courses: list[Cours
         for row in db.execute(query.execution_options(yield_per=STREAM_BATCH)):
             yield Row(_person(row), {})
         return
-    table = cells(scope, course_ids, now=now, refresher_days=refresher_days)
+    table = cells(scope, course_ids, now=now, refresher_days=refresher_days, with_method=True)
     query = (query.join(table, table.c.membership_id == Membership.id)
              .add_columns(table.c.course_id, table.c.status, table.c.joined_at, table.c.completed_at,
-                          table.c.expires_at, table.c.revoked_at, table.c.due_days)
+                          table.c.expires_at, table.c.revoked_at, table.c.due_days, table.c.method)
              .order_by(table.c.course_id))
     current: Row | None = None
     for row in db.execute(query.execution_options(yield_per=STREAM_BATCH)):

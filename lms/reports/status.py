@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Float, String, and_, case, exists, false, func, literal, or_, select, union_all
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql.expression import FunctionElement
 
 from lms.db import UTCDateTime
@@ -80,26 +81,22 @@ def _offered(course_ids: list[str]):
 
 
 def cells(scope: Scope, course_ids: list[str], *, now: datetime, refresher_days: int,
-          membership_ids: list[int] | None = None, name: str = "cells"):
+          membership_ids: list[int] | None = None, name: str = "cells", with_method: bool = False):
     """A subquery of one row per person and course, with columns membership_id, user_id,
     team_id, role, joined_at, course_id, completed_at, expires_at, revoked_at (when the
     certificate of the latest completion was revoked, else None), started, due_days (None
-    when not required) and status. Three subqueries a row read completions, all from one
-    index: the revocation costs a certificate looked up by its unique index, no more."""
+    when not required) and status; with_method, also method: how the latest completion was
+    made ("online" or "attendance"). Three subqueries a row read completions, all from one
+    index; the latest completion's certificate (and, with_method, the completion itself) is
+    then joined by its unique index, no more."""
     offered = _offered(course_ids)
     person_course = and_(Completion.user_id == Membership.user_id, Completion.course_id == offered.c.course_id)
     latest_completion = select(func.max(Completion.completed_at)).where(person_course).scalar_subquery()
     latest_expiry = select(func.max(Completion.expires_at)).where(person_course).scalar_subquery()
-    # When the certificate of the completion that expires last was revoked, if it was: that
-    # completion comes from the end of the index above, and its certificate by the
-    # completion's unique index.
-    latest_revocation = (
-        select(Certificate.revoked_at)
-        .select_from(Completion).outerjoin(Certificate, Certificate.completion_id == Completion.id)
-        .where(person_course)
-        .order_by(Completion.expires_at.desc())
-        .limit(1)
-        .scalar_subquery()
+    # The completion that expires last, from the end of the same index: its certificate says
+    # whether it was revoked, and it says how it was made.
+    latest_id = (
+        select(Completion.id).where(person_course).order_by(Completion.expires_at.desc()).limit(1).scalar_subquery()
     )
     started = or_(
         exists().where(LessonProgress.user_id == Membership.user_id, LessonProgress.course_id == offered.c.course_id),
@@ -118,7 +115,7 @@ def cells(scope: Scope, course_ids: list[str], *, now: datetime, refresher_days:
             Membership.id.label("membership_id"), Membership.user_id, Membership.team_id, Membership.role,
             Membership.joined_at, offered.c.course_id,
             latest_completion.label("completed_at"), latest_expiry.label("expires_at"),
-            latest_revocation.label("revoked_at"), started.label("started"), due_days.label("due_days"),
+            latest_id.label("latest_id"), started.label("started"), due_days.label("due_days"),
         )
         .select_from(Membership)
         .join(offered, literal(True))
@@ -131,9 +128,18 @@ def cells(scope: Scope, course_ids: list[str], *, now: datetime, refresher_days:
     # three times a row (and, on PostgreSQL, push the cost estimate into slow JIT compiling).
     base = base.offset(0).subquery("base")
 
+    certificate = aliased(Certificate, name="latest_certificate")
+    joined = base.outerjoin(certificate, certificate.completion_id == base.c.latest_id)
+    extra = []
+    if with_method:
+        latest = aliased(Completion, name="latest_completion")
+        joined = joined.outerjoin(latest, latest.id == base.c.latest_id)
+        extra.append(latest.method.label("method"))
+    revoked_at = certificate.revoked_at
+
     now_value = literal(now, UTCDateTime)
     status = case(
-        (base.c.revoked_at.is_not(None), REVOKED),
+        (revoked_at.is_not(None), REVOKED),
         (base.c.expires_at > literal(now + timedelta(days=refresher_days), UTCDateTime), COMPLETED),
         (base.c.expires_at > now_value, REFRESHER_DUE),
         (base.c.expires_at.is_not(None), EXPIRED),
@@ -141,7 +147,8 @@ def cells(scope: Scope, course_ids: list[str], *, now: datetime, refresher_days:
         (base.c.started, IN_PROGRESS),
         else_=NOT_STARTED,
     )
-    return select(*base.c, status.label("status")).subquery(name)
+    columns = [column for column in base.c if column.name != "latest_id"]
+    return select(*columns, revoked_at.label("revoked_at"), *extra, status.label("status")).select_from(joined).subquery(name)
 
 
 def person_conditions(scope: Scope, filters: Filters, course_ids: list[str], *, now: datetime,

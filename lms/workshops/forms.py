@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, IntegerField, SelectField, StringField, TextAreaField, TimeField
+from wtforms import BooleanField, DateField, IntegerField, RadioField, SelectField, StringField, TextAreaField, TimeField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from lms.workshops.services import MAX_CAPACITY, Plan
@@ -66,3 +66,27 @@ class AddAttendeeForm(FlaskForm):
     name = StringField(_l("Name"), validators=[InputRequired(_l("Enter the person's name.")), Length(max=200)])
     email = StringField(_l("Email address (optional)"), validators=[Length(max=254)],
                         render_kw={"inputmode": "email", "spellcheck": "false"})
+
+
+class EvaluationForm(FlaskForm):
+    """One stage's questions; with_outcomes adds a 1-to-5 scale for each learning outcome."""
+
+    comment = TextAreaField(validators=[Length(max=1000)], render_kw={"rows": 4})
+
+    @classmethod
+    def with_outcomes(cls, outcomes: list[str], comment_label: str, **kwargs) -> EvaluationForm:
+        scale = [("1", _l("1: not at all confident")), ("2", "2"), ("3", "3"), ("4", "4"), ("5", _l("5: very confident"))]
+
+        class Questions(cls):
+            pass
+
+        for index, outcome in enumerate(outcomes):
+            setattr(Questions, f"outcome_{index}", RadioField(outcome, choices=scale, validators=[
+                InputRequired(_l("Choose how confident you feel, from 1 to 5."))]))
+        form = Questions(**kwargs)
+        form.comment.label.text = comment_label
+        form.outcome_fields = [form[f"outcome_{index}"] for index in range(len(outcomes))]
+        return form
+
+    def ratings(self) -> list[int]:
+        return [int(field.data) for field in self.outcome_fields]

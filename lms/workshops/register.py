@@ -179,14 +179,17 @@ def close_register(db: Session, scope: Scope, actor: User, workshop_id: int, cou
     if now < workshop.starts_at:
         raise InvalidInput(_l("The register can be closed once the session has started."))
     workshop.closed_at = workshop.closed_at or now
+    # Attending is what completes the course, so a register closed days later still dates the
+    # completion (and its expiry) from the session.
+    completed_at = min(now, workshop.ends_at)
     recorded: list[str] = []
     if course.completion in ATTENDANCE_COMPLETIONS:
         for attendance in register(db, workshop):
             if not attendance.attended or attendance.user_id is None or attendance.completion_id is not None:
                 continue
             completion = Completion(user_id=attendance.user_id, course_id=course.id, course_version=course.version,
-                                    language=workshop.language, method="attendance", completed_at=now,
-                                    expires_at=add_months(now, course.validity_months))
+                                    language=workshop.language, method="attendance", completed_at=completed_at,
+                                    expires_at=add_months(completed_at, course.validity_months))
             db.add(completion)
             db.flush()
             attendance.completion_id = completion.id

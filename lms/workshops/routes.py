@@ -2,29 +2,33 @@
 calendar files. Thin: each route reads the form, calls a service and renders."""
 from __future__ import annotations
 
+import secrets
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-import segno
 from flask import (Blueprint, Response, abort, current_app, flash, redirect, render_template, request, send_file,
                    url_for)
 from flask import session as browser_session  # this module has a view named session
+from flask_babel import format_decimal
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext, refresh
 from flask_login import current_user, login_required
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
 
 from lms import db
+from lms.certify import batches
 from lms.db import utcnow
 from lms.errors import InvalidInput
 from lms.forms import ConfirmForm, form_status, show_error
 from lms.extensions import limiter
 from lms.i18n import SESSION_KEY as LOCALE_KEY
 from lms.i18n import available_locales, choose_language, language_name
+from lms.reports.exports import csv_chunks, neutralise
 from lms.models import Attendance, User
-from lms.workshops import calendar, register, services, slides_pdf
-from lms.workshops.forms import AddAttendeeForm, CancelForm, CheckInCodeForm, WalkInForm, WorkshopForm
+from lms.workshops import calendar, evaluation, presenter, register, services, slides_pdf
+from lms.workshops.forms import AddAttendeeForm, CancelForm, CheckInCodeForm, EvaluationForm, WalkInForm, WorkshopForm
 
 blueprint = Blueprint("workshops", __name__, template_folder="templates", static_folder="static",
                       static_url_path="/workshops/static")
@@ -48,6 +52,15 @@ def _workshop_in_scope(organisation_id: int, workshop_id: int):
     database = db.get_session()
     scope = services.sessions_scope(database, current_user, organisation_id)
     return database, scope, services.get_workshop(database, scope, workshop_id)
+
+
+def _workshop_and_course(organisation_id: int, workshop_id: int):
+    """As _workshop_in_scope, with the session's course (404 if it is no longer installed)."""
+    database, scope, workshop = _workshop_in_scope(organisation_id, workshop_id)
+    course = _catalogue().get(workshop.course_id)
+    if course is None:
+        abort(404)
+    return database, scope, workshop, course
 
 
 def _form(database, scope, form: WorkshopForm) -> WorkshopForm:
@@ -228,6 +241,11 @@ def check_in_code():
         workshop = register.open_workshop(db.get_session(), form.code.data, utcnow())
         if workshop is not None:
             return redirect(url_for("workshops.check_in", code=register.display_code(workshop.check_in_code)))
+        # After the register is closed, the same code still leads to the questions after the session.
+        workshop = evaluation.workshop_for(db.get_session(), form.code.data, evaluation.AFTER, utcnow())
+        if workshop is not None:
+            return redirect(url_for("workshops.evaluate", code=register.display_code(workshop.check_in_code),
+                                    stage=evaluation.AFTER))
         form.code.errors.append(_("That code does not match a session open for check-in. Check it with your trainer."))
     return render_template("workshops/check_in_code.html", form=form), form_status(form)
 
@@ -238,6 +256,8 @@ def check_in(code: str):
     database = db.get_session()
     workshop = register.open_workshop(database, code, utcnow())
     if workshop is None:
+        if request.method == "GET" and evaluation.workshop_for(database, code, evaluation.AFTER, utcnow()):
+            return redirect(url_for("workshops.evaluate", code=code, stage=evaluation.AFTER))
         return render_template("workshops/check_in_closed.html"), 404
     _in_session_language(workshop)
     title = _title(workshop.course_id, workshop.language)
@@ -265,25 +285,139 @@ def check_in(code: str):
     elif request.method == "POST":
         # Already checked in (a second tap, a resent form): nothing changes.
         return redirect(url_for("workshops.check_in", code=code))
+    stages = [stage for stage in evaluation.STAGES if evaluation.stage_open(workshop, stage, utcnow())]
     return render_template("workshops/check_in.html", workshop=workshop, title=title, form=form,
-                           account_form=account_form, mine=mine), form_status(form)
+                           account_form=account_form, mine=mine, stages=stages,
+                           check_in_code=register.display_code(workshop.check_in_code)), form_status(form)
+
+
+# --- evaluation, on the attendee's phone -----------------------------------------------------
+
+FREE_TEXT_QUESTIONS = {
+    evaluation.BEFORE: _l("What would you most like to learn in this session? (optional)"),
+    evaluation.AFTER: _l("What will you do differently after this session? (optional)"),
+}
+
+
+def _respondent(workshop) -> str:
+    """This phone's anonymous key for the session (a random token kept in its browser)."""
+    key = f"evaluation-{workshop.id}"
+    token = browser_session.get(key)
+    if not isinstance(token, str) or len(token) != 32:
+        token = browser_session[key] = secrets.token_hex(16)
+    return evaluation.respondent_key(current_app.config["SECRET_KEY"], token)
+
+
+@blueprint.route("/check-in/<code>/<any(before, after):stage>", methods=["GET", "POST"])
+@_limit_wrong_codes
+def evaluate(code: str, stage: str):
+    database = db.get_session()
+    workshop = evaluation.workshop_for(database, code, stage, utcnow())
+    course = _catalogue().get(workshop.course_id) if workshop else None
+    if workshop is None or course is None:
+        return render_template("workshops/check_in_closed.html"), 404
+    _in_session_language(workshop)
+    language = choose_language()
+    respondent = _respondent(workshop)
+    answered = evaluation.has_answered(database, workshop, stage, respondent)
+    form = EvaluationForm.with_outcomes(course.learning_outcomes(language), str(FREE_TEXT_QUESTIONS[stage]))
+    if request.method == "POST" and answered:
+        return redirect(url_for("workshops.evaluate", code=code, stage=stage))  # a second tap changes nothing
+    if form.validate_on_submit():
+        try:
+            evaluation.record(database, workshop, course, stage=stage, respondent=respondent, ratings=form.ratings(),
+                              comment=form.comment.data or "", language=language)
+        except InvalidInput as problem:
+            show_error(form, problem)
+        else:
+            database.commit()
+            return redirect(url_for("workshops.evaluate", code=code, stage=stage))
+    return render_template("workshops/evaluate.html", workshop=workshop, title=course.title(language), form=form,
+                           stage=stage, answered=answered, code=code, minimum=evaluation.MIN_ANSWERS,
+                           other=[s for s in evaluation.STAGES if s != stage
+                                  and evaluation.stage_open(workshop, s, utcnow())]), form_status(form)
+
+
+# --- what the sessions changed ----------------------------------------------------------------
+
+@blueprint.get("/org/<int:organisation_id>/sessions/<int:workshop_id>/evaluation")
+@login_required
+def session_evaluation(organisation_id: int, workshop_id: int):
+    database, scope, workshop, course = _workshop_and_course(organisation_id, workshop_id)
+    language = choose_language()
+    report = evaluation.session_report(database, workshop, course, language)
+    return render_template("workshops/evaluation.html", organisation=scope.organisation, workshop=workshop,
+                           title=course.title(language), report=report, minimum=evaluation.MIN_ANSWERS, zone=_zone())
+
+
+def _evaluation_summary(organisation_id: int):
+    database = db.get_session()
+    scope = services.sessions_scope(database, current_user, organisation_id)
+    language = choose_language()
+    courses = _catalogue().all()
+    return scope, language, courses, evaluation.organisation_report(database, scope, courses, language)
+
+
+@blueprint.get("/org/<int:organisation_id>/sessions/evaluation")
+@login_required
+def evaluation_summary(organisation_id: int):
+    scope, language, courses, reports = _evaluation_summary(organisation_id)
+    titles = {course.id: course.title(language) for course in courses}
+    return render_template("workshops/evaluation_summary.html", organisation=scope.organisation, reports=reports,
+                           titles=titles, minimum=evaluation.MIN_ANSWERS)
+
+
+@blueprint.get("/org/<int:organisation_id>/sessions/evaluation.csv")
+@login_required
+def evaluation_csv(organisation_id: int):
+    scope, language, courses, reports = _evaluation_summary(organisation_id)
+    titles = {course.id: course.title(language) for course in courses}
+    header, rows = evaluation_table(reports, titles)
+    return Response(csv_chunks(header, rows), mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="session-evaluation-{organisation_id}.csv"',
+        "Cache-Control": "private, no-cache"})
+
+
+def _figure(value, shown: bool, decimals: int = 1) -> str:
+    if not shown or value is None:
+        return _("fewer than %(num)d answers", num=evaluation.MIN_ANSWERS)
+    return format_decimal(value, format="#,##0.0" if decimals else "#,##0")
+
+
+def evaluation_table(reports, titles: dict[str, str]) -> tuple[list[str], list[list[str]]]:
+    """The organisation's evaluation as spreadsheet rows, each figure withheld as on the page."""
+    header = [_("Course"), _("Learning outcome"), _("Sessions"), _("Answers before"), _("Mean before"),
+              _("Answers after"), _("Mean after"), _("Mean change")]
+    rows = []
+    for report in reports:
+        for row in report.outcomes:
+            rows.append([neutralise(titles.get(report.course_id, report.course_id)), neutralise(row.outcome),
+                         _figure(len(report.sessions), True, 0),
+                         _figure(row.before.count, row.before.shown, 0), _figure(row.before.mean, row.before.shown),
+                         _figure(row.after.count, row.after.shown, 0), _figure(row.after.mean, row.after.shown),
+                         _figure(row.change, row.change is not None)])
+    return header, rows
 
 
 # --- the trainer's register ------------------------------------------------------------------
 
+def _check_in_of(workshop) -> presenter.CheckIn:
+    base = current_app.config["BASE_URL"].rstrip("/")
+    code = register.display_code(workshop.check_in_code)
+    return presenter.CheckIn(code=code, address=base + url_for("workshops.check_in_code"),
+                             url=base + url_for("workshops.check_in", code=code, lang=workshop.language))
+
+
 def _register_page(organisation_id: int, workshop_id: int, add_form: AddAttendeeForm | None = None):
     database, scope, workshop = _workshop_in_scope(organisation_id, workshop_id)
     add_form = add_form or AddAttendeeForm(formdata=None)
-    base = current_app.config["BASE_URL"].rstrip("/")
-    check_in_url = base + url_for("workshops.check_in", code=register.display_code(workshop.check_in_code),
-                                  lang=workshop.language)
+    check_in = _check_in_of(workshop)
     return render_template(
         "workshops/register.html", organisation=scope.organisation, workshop=workshop,
         title=_title(workshop.course_id, choose_language()), attendances=register.register(database, workshop),
         may_change=services.may_change(scope, workshop) and not workshop.cancelled_at, add_form=add_form,
-        confirm_form=ConfirmForm(), code=register.display_code(workshop.check_in_code), check_in_url=check_in_url,
-        check_in_address=base + url_for("workshops.check_in_code"),
-        qr=segno.make(check_in_url, error="m").svg_data_uri(scale=5, dark="#0b0c0c"),
+        confirm_form=ConfirmForm(), code=check_in.code, check_in_url=check_in.url, check_in_address=check_in.address,
+        qr=check_in.qr(),
     ), form_status(add_form)
 
 
@@ -372,6 +506,25 @@ def close_register(organisation_id: int, workshop_id: int):
     return response
 
 
+@blueprint.post("/org/<int:organisation_id>/sessions/<int:workshop_id>/certificates")
+@login_required
+def session_certificates(organisation_id: int, workshop_id: int):
+    """The session's certificates drawn into one PDF by the batch process, to print and hand out."""
+    database = db.get_session()
+    scope = services.sessions_scope(database, current_user, organisation_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        batch = batches.create_session_batch(database, scope, workshop_id, requested_by=current_user)
+    except InvalidInput as problem:
+        database.rollback()
+        flash(str(problem.message))
+        return redirect(url_for("workshops.register_page", organisation_id=organisation_id, workshop_id=workshop_id))
+    database.commit()
+    batches.start(current_app._get_current_object(), batch.id)
+    return redirect(url_for("certify.batch", organisation_id=organisation_id, batch_id=batch.id))
+
+
 @blueprint.post("/org/<int:organisation_id>/sessions/<int:workshop_id>/register/reopen")
 @login_required
 def reopen_register(organisation_id: int, workshop_id: int):
@@ -383,12 +536,49 @@ def reopen_register(organisation_id: int, workshop_id: int):
 @login_required
 def slides_download(organisation_id: int, workshop_id: int):
     """The session's deck in its language, as 16:9 slides or (?handout=1) an A4 handout."""
-    _, _, workshop = _workshop_in_scope(organisation_id, workshop_id)
-    course = _catalogue().get(workshop.course_id)
-    if course is None:
-        abort(404)
+    _, _, workshop, course = _workshop_and_course(organisation_id, workshop_id)
     handout = request.args.get("handout") == "1"
     path = slides_pdf.cached_deck(course, workshop.language, handout=handout,
                                   folder=current_app.config["CERTIFICATE_CACHE_DIR"] / "slides")
     name = f"{course.id}-{workshop.language}-{'handout' if handout else 'slides'}.pdf"
     return send_file(path, mimetype="application/pdf", as_attachment=True, download_name=name)
+
+
+# --- presenting ------------------------------------------------------------------------------
+
+def _presenter_page(organisation_id: int, workshop_id: int, *, view: str, standalone: bool = False) -> str:
+    _, _, workshop, course = _workshop_and_course(organisation_id, workshop_id)
+    # The check-in slide only while people can still check in.
+    check_in = None if workshop.cancelled_at or workshop.closed_at else _check_in_of(workshop)
+    return presenter.render_presenter(
+        course, workshop.language, view=view, title=course.title(workshop.language), check_in=check_in,
+        channel=f"lms-session-{workshop.id}", standalone=standalone,
+        back_url=None if standalone else url_for("workshops.session", organisation_id=organisation_id,
+                                                  workshop_id=workshop_id),
+        speaker_url="#speaker" if standalone else url_for("workshops.present_speaker", organisation_id=organisation_id,
+                                                          workshop_id=workshop_id))
+
+
+@blueprint.get("/org/<int:organisation_id>/sessions/<int:workshop_id>/present")
+@login_required
+def present(organisation_id: int, workshop_id: int):
+    """The audience view, for the projector."""
+    return _presenter_page(organisation_id, workshop_id, view="audience")
+
+
+@blueprint.get("/org/<int:organisation_id>/sessions/<int:workshop_id>/present/speaker")
+@login_required
+def present_speaker(organisation_id: int, workshop_id: int):
+    """The speaker view, for the trainer's own screen."""
+    return _presenter_page(organisation_id, workshop_id, view="speaker")
+
+
+@blueprint.get("/org/<int:organisation_id>/sessions/<int:workshop_id>/slides.html")
+@login_required
+def slides_file(organisation_id: int, workshop_id: int):
+    """The deck as one HTML file that loads nothing, for a laptop with no internet at all."""
+    _, _, workshop = _workshop_in_scope(organisation_id, workshop_id)
+    html = _presenter_page(organisation_id, workshop_id, view="file", standalone=True)
+    return Response(html, mimetype="text/html", headers={
+        "Content-Disposition": f'attachment; filename="{workshop.course_id}-{workshop.language}-slides.html"',
+        "Cache-Control": "private, no-cache"})

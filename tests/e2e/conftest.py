@@ -30,6 +30,38 @@ def chromium_path() -> str:
     return path
 
 
+LIVE: dict[str, str] = {}
+
+
+def _a_session_open_now(session, courses) -> str:
+    """A WRAP session in Urdu at Northmoor running now, so walk-ins can check in to it."""
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from sqlalchemy import select
+
+    from lms.models import Organisation, User
+    from lms.people.scope import organisation_scope
+    from lms.workshops import register, services
+
+    london = ZoneInfo("Europe/London")
+    now = datetime.now(london)
+    start = max(now - timedelta(minutes=30), now.replace(hour=0, minute=0))
+    end = min(now + timedelta(hours=2), now.replace(hour=23, minute=59))
+    organisation = session.scalars(select(Organisation).where(Organisation.name == "Northmoor Borough Council")).one()
+    trainer = session.scalars(select(User).where(User.email == "trainer@example.org")).one()
+    workshop = services.schedule(session, organisation_scope(organisation), trainer, list(courses), services.Plan(
+        course_id="wrap", language="ur", day=now.date(), start=start.time().replace(second=0, microsecond=0),
+        end=end.time().replace(second=0, microsecond=0), venue="Northmoor Library, open now", capacity=60,
+        trainer_id=trainer.id), london)
+    return register.display_code(workshop.check_in_code)
+
+
+@pytest.fixture(scope="session")
+def open_session_code(live_server) -> str:
+    return LIVE["open_session_code"]
+
+
 @pytest.fixture(scope="session")
 def live_server(sqlite_template, tmp_path_factory):
     path = tmp_path_factory.mktemp("live") / "lms.sqlite3"
@@ -39,7 +71,9 @@ def live_server(sqlite_template, tmp_path_factory):
                         COURSE_PATHS=[PROJECT_ROOT / "courses", FIXTURE_COURSES])
     with app.app_context():
         session = db.get_session()
-        load_demo(session)
+        # With the courses, the demo has sessions (past and upcoming), so the crawl reaches them.
+        load_demo(session, app.extensions["lms.catalogue"].all())
+        LIVE["open_session_code"] = _a_session_open_now(session, app.extensions["lms.catalogue"].all())
         session.commit()
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -65,3 +99,29 @@ def sign_in(page, base_url: str, email: str, password: str = "demo-password") ->
     page.click("main button[type=submit]")
     page.wait_for_load_state()
     assert page.url.rstrip("/") == base_url, f"sign-in as {email} failed: still on {page.url}"
+
+
+def schedule_session_now(page, base_url: str, venue: str, course: str | None = None, language: str | None = None) -> str:
+    """As the signed-in trainer, schedule a session running now (so check-in is open) through
+    the form, and return the session page's address."""
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    now = datetime.now(ZoneInfo("Europe/London"))
+    start = max(now - timedelta(minutes=5), now.replace(hour=0, minute=0, second=0, microsecond=0))
+    end = min(now + timedelta(hours=1), now.replace(hour=23, minute=59, second=0, microsecond=0))
+    page.goto(f"{base_url}/")
+    page.click("text=Sessions")
+    page.click("text=Schedule a session")
+    page.fill("#day", now.strftime("%Y-%m-%d"))
+    page.fill("#start", start.strftime("%H:%M"))
+    page.fill("#end", end.strftime("%H:%M"))
+    page.fill("#venue", venue)
+    if course:
+        page.select_option("#course", course)
+    if language:
+        page.select_option("#language", language)
+    page.click("main button[type=submit]")
+    page.wait_for_load_state()
+    assert "The session is scheduled." in page.content()
+    return page.url

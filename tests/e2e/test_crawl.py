@@ -22,6 +22,9 @@ from tests.e2e.conftest import sign_in
 pytestmark = pytest.mark.browser
 
 PAGE_WEIGHT_LIMIT = 50 * 1024
+# The trainer's speaker view carries the whole deck with its notes, so that a session carries
+# on when the hall's connection drops: it is loaded once, on a laptop. Its own, larger limit.
+SPEAKER_VIEW_WEIGHT_LIMIT = 160 * 1024
 # Moderate counts too: it holds landmark-unique, which screen-reader users navigate by.
 FAILING_IMPACTS = ("moderate", "serious", "critical")
 MAX_PAGES_PER_ROLE = 200
@@ -43,10 +46,11 @@ AXE_CHECKED: set[str] = set()
 CSRF_VALUE = re.compile(r'name="csrf_token" (type="hidden" )?value="[^"]*"')
 
 
-def crawl(page, base_url: str) -> tuple[list[str], list[str]]:
+def crawl(page, base_url: str, start: str = "/", within: tuple[str, ...] = ("/",)) -> tuple[list[str], list[str]]:
+    """Visit every page reachable from start whose path begins with one of within."""
     visited: list[str] = []
     problems: list[str] = []
-    queue = deque([f"{base_url}/"])
+    queue = deque([f"{base_url}{start}"])
     seen = set(queue)
     weights: list[int] = []
 
@@ -77,8 +81,9 @@ def crawl(page, base_url: str) -> tuple[list[str], list[str]]:
         if not lang or direction not in ("ltr", "rtl"):
             problems.append(f"{path}: <html> lacks lang or dir (lang={lang!r}, dir={direction!r})")
         total = sum(weights)
-        if total > PAGE_WEIGHT_LIMIT:
-            problems.append(f"{path}: {total} bytes of HTML, CSS and JS (limit {PAGE_WEIGHT_LIMIT})")
+        limit = SPEAKER_VIEW_WEIGHT_LIMIT if path.endswith("/present/speaker") else PAGE_WEIGHT_LIMIT
+        if total > limit:
+            problems.append(f"{path}: {total} bytes of HTML, CSS and JS (limit {limit})")
         fingerprint = hashlib.sha256(CSRF_VALUE.sub("", page.inner_html("main")).encode()).hexdigest()
         if fingerprint in AXE_CHECKED:
             violations = []
@@ -92,9 +97,11 @@ def crawl(page, base_url: str) -> tuple[list[str], list[str]]:
         links = page.eval_on_selector_all("a[href]", "elements => elements.map(e => e.href)")
         for link in links:
             link, _fragment = urldefrag(link)
-            # Downloads (PDF certificates, ZIPs, report exports) are files, not pages: their tests are elsewhere.
+            # Downloads (PDF certificates and slides, ZIPs, report exports, calendar files, the
+            # single-file deck) are files, not pages: their tests are elsewhere.
             if (not link.startswith(base_url + "/") or "/static/" in link
-                    or urlparse(link).path.endswith((".pdf", ".zip", ".csv", ".xlsx"))):
+                    or not urlparse(link).path.startswith(within)
+                    or urlparse(link).path.endswith((".pdf", ".zip", ".csv", ".xlsx", ".ics", ".html"))):
                 continue
             if link not in seen:
                 seen.add(link)
@@ -135,6 +142,77 @@ def test_crawl_every_reachable_page(browser, live_server, role, language):
     REPORT.write_text(json.dumps(report, indent=2))
     print(f"\n{role} in {language}: visited {len(visited)} pages")
     assert len(visited) >= 3, f"the crawl as {role} reached only {visited}"
+    assert not problems, "\n".join(problems)
+
+
+def _record(name: str, visited: list[str]) -> None:
+    REPORT.parent.mkdir(parents=True, exist_ok=True)
+    report = json.loads(REPORT.read_text()) if REPORT.exists() else {}
+    report[name] = visited
+    REPORT.write_text(json.dumps(report, indent=2))
+
+
+PHONE = {"width": 360, "height": 740}
+
+
+@pytest.mark.parametrize("language", ["en", "ur"])
+def test_a_trainers_session_pages_on_a_phone(browser, live_server, language):
+    """Sessions, their registers and the presenter, 360 pixels wide."""
+    context = browser.new_context(viewport=PHONE)
+    page = context.new_page()
+    try:
+        sign_in(page, live_server, "trainer@example.org")
+        choose_language(page, live_server, language)
+        page.goto(f"{live_server}/")
+        lists = []
+        # The demo trainer runs sessions in two organisations: each, through the header's switcher.
+        for organisation in page.eval_on_selector_all("#organisation-switcher option", "os => os.map(o => o.value)"):
+            page.select_option("#organisation-switcher", organisation)
+            page.click("form.header-form:has(#organisation-switcher) button")
+            page.wait_for_load_state()
+            lists.append(urlparse(page.locator("main a[href$='/sessions']").first.get_attribute("href")).path)
+        assert len(set(lists)) == 2, lists
+        visited, problems = [], []
+        for start in lists:
+            seen, found = crawl(page, live_server, start=start, within=(start,))
+            visited += seen
+            problems += found
+        choose_language(page, live_server, "en")
+    finally:
+        context.close()
+    _record(f"trainer on a phone ({language})", visited)
+    assert any(path.endswith("/present/speaker") for path in visited), visited
+    assert any(path.endswith("/register") for path in visited), visited
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("language", ["en", "ur"])
+def test_a_walk_in_on_a_phone(browser, live_server, open_session_code, language):
+    """A walk-in checks in with the code from the first slide and sees only their own page."""
+    context = browser.new_context(viewport=PHONE)
+    page = context.new_page()
+    try:
+        choose_language(page, live_server, language)
+        page.goto(f"{live_server}/check-in")
+        problems = axe_problems(page)
+        page.fill("#code", open_session_code)
+        page.click("main button[type=submit]")
+        page.wait_for_load_state()
+        assert page.get_attribute("html", "lang").startswith(language)
+        problems += axe_problems(page)
+        page.fill("#name", f"Crawl Walk-in {language}")
+        page.check("#consent")
+        page.click("main button[type=submit]")
+        page.wait_for_load_state()
+        assert f"Crawl Walk-in {language}" in page.content()
+        start = urlparse(page.url).path
+        visited, more = crawl(page, live_server, start=start, within=("/check-in", "/certificates", "/verify"))
+        problems += more
+        # Nobody else's name is on a walk-in's page.
+        assert "Crawl Walk-in" not in page.content().replace(f"Crawl Walk-in {language}", "")
+    finally:
+        context.close()
+    _record(f"walk-in on a phone ({language})", visited)
     assert not problems, "\n".join(problems)
 
 

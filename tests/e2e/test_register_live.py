@@ -4,33 +4,14 @@ a reload, through lms/workshops/static/register.js."""
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
-from tests.e2e.conftest import sign_in
-
-
-def _now_window() -> tuple[str, str, str]:
-    now = datetime.now(ZoneInfo("Europe/London"))
-    start = max(now - timedelta(minutes=5), now.replace(hour=0, minute=0, second=0, microsecond=0))
-    end = min(now + timedelta(hours=1), now.replace(hour=23, minute=59, second=0, microsecond=0))
-    return now.strftime("%Y-%m-%d"), start.strftime("%H:%M"), end.strftime("%H:%M")
+from tests.e2e.conftest import schedule_session_now, sign_in
 
 
 def test_a_walk_ins_name_appears_on_the_trainers_register_without_a_reload(browser, live_server):
-    day, start, end = _now_window()
     trainer = browser.new_context().new_page()
     sign_in(trainer, live_server, "trainer@example.org")
-    trainer.goto(f"{live_server}/")
-    trainer.click("text=Sessions")
-    trainer.click("text=Schedule a session")
-    trainer.fill("#day", day)
-    trainer.fill("#start", start)
-    trainer.fill("#end", end)
-    trainer.fill("#venue", "Live Test Hall")
-    trainer.click("main button[type=submit]")
-    trainer.wait_for_load_state()
-    assert "The session is scheduled." in trainer.content()
+    schedule_session_now(trainer, live_server, "Live Test Hall")
     trainer.click("text=Register and check-in code")
     code = trainer.inner_text(".check-in-code").strip()
     assert re.fullmatch(r"[A-Z0-9]{5}-[A-Z0-9]{5}", code)
