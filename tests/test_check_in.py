@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from lms.certify.codes import display
 from lms.db import utcnow
 from lms.models import Attendance, AuditEvent, Certificate, Completion, Workshop
 from lms.workshops.register import display_code
@@ -199,20 +200,25 @@ def test_closing_the_register_records_completions_and_certificates(app, client, 
     client.submit(f"{base}/{dev.id}/attended", {"attended": "no"}, form_page=base)
     response = client.submit(f"{base}/close", {}, form_page=base)
     assert response.status_code == 302
-    assert "1 completion and certificate recorded" in text_of(client.get(base))
+    assert "2 completions and certificates recorded" in text_of(client.get(base))
     with database(app) as session:
-        completions = session.scalars(select(Completion)).all()
+        completions = session.scalars(select(Completion).order_by(Completion.id)).all()
         version = app.extensions["lms.catalogue"].get("tiny").version
-        assert [(c.user_id, c.method, c.course_id, c.course_version, c.language) for c in completions] == [
-            (demo["users"]["learner@example.org"], "attendance", "tiny", version, "en")]
-        assert session.scalars(select(Certificate)).one().completion_id == completions[0].id
+        # The account holder's in their account; the walk-in's in a guest learner record.
+        assert [(c.user_id, c.holder_name, c.method, c.course_id, c.course_version, c.language)
+                for c in completions] == [
+            (demo["users"]["learner@example.org"], "Lena Kowalska", "attendance", "tiny", version, "en"),
+            (None, "Amina Khatun", "attendance", "tiny", version, "en")]
+        assert completions[1].guest_id is not None and completions[1].guest.claimed_by_id is None
+        certificates = session.scalars(select(Certificate).order_by(Certificate.id)).all()
+        assert [c.completion_id for c in certificates] == [completion.id for completion in completions]
         event = session.scalars(select(AuditEvent).where(AuditEvent.action == "register_closed")).one()
-        assert event.details["certificates_for"] == ["Lena Kowalska"]
+        assert event.details["certificates_for"] == ["Lena Kowalska", "Amina Khatun"]
     # Closing again records nothing twice.
     client.submit(f"{base}/reopen", {}, form_page=base)
     client.submit(f"{base}/close", {}, form_page=base)
     with database(app) as session:
-        assert session.scalar(select(func.count()).select_from(Completion)) == 1
+        assert session.scalar(select(func.count()).select_from(Completion)) == 2
     # Check-in has stopped: the code now leads to the questions after the session.
     assert client.get(f"/check-in/{workshop['code']}").headers["Location"].endswith("/after")
     # The learner's course now shows as completed, with its certificate.
@@ -290,7 +296,7 @@ def test_the_trainer_prints_the_sessions_certificates_as_one_pdf(app, client, de
     assert refused.status_code == 302
     assert "There are no certificates to include" in text_of(client.get(f"{base}/register"))
     client.submit(f"{base}/register/close", {}, form_page=f"{base}/register")
-    assert "2 certificates were recorded from this register." in text_of(client.get(f"{base}/register"))
+    assert "2 certificates were recorded from this register." in text_of(client.get(f"{base}/register"))  # no walk-ins here
 
     response = client.submit(f"{base}/certificates", {}, form_page=f"{base}/register")
     assert response.status_code == 302
@@ -316,3 +322,50 @@ def test_the_trainer_prints_the_sessions_certificates_as_one_pdf(app, client, de
     admin = FormClient(app.test_client(), [])
     admin.sign_in("orgadmin@example.org")
     assert admin.get(progress + "/download").status_code == 200
+
+
+def test_a_walk_in_gets_their_own_certificate_on_their_phone_and_nobody_else_does(app, client, demo, workshop):
+    amina = FormClient(app.test_client(), [])
+    _walk_in(amina, workshop, name="Amina Khatun")
+    other = FormClient(app.test_client(), [])
+    _walk_in(other, workshop, name="Bilal Ahmed")
+    certificate = f"/check-in/{workshop['code']}/certificate.pdf"
+    assert amina.get(certificate).status_code == 404  # nothing yet: the register is open
+    client.sign_in("trainer@example.org")
+    base = f"/org/{workshop['org']}/sessions/{workshop['id']}/register"
+    client.submit(f"{base}/close", {}, form_page=base)
+
+    # The code now leads to the questions after the session, with the certificate on top.
+    page = text_of(amina.get(f"/check-in/{workshop['code']}/after"))
+    assert "Your certificate is ready." in page
+    pdf = amina.get(certificate)
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
+    with database(app) as session:
+        mine = session.scalars(select(Certificate).join(Completion).where(Completion.guest_id.is_not(None))
+                               .order_by(Certificate.id)).first()
+        code = mine.code
+    # It verifies publicly under the name given at check-in.
+    assert "Amina Khatun" in text_of(client.get(f"/verify/{display(code)}"))
+    # Another walk-in gets their own, and a phone that never checked in gets nothing.
+    assert other.get(certificate).data != pdf.data
+    stranger = FormClient(app.test_client(), [])
+    before = snapshot(app)
+    assert stranger.get(certificate).status_code == 404
+    assert stranger.get(f"/check-in/{workshop['code']}/after").status_code == 200
+    assert "Your certificate is ready." not in text_of(stranger.get(f"/check-in/{workshop['code']}/after"))
+    assert stranger.get("/check-in/AAAAA-AAAAA/certificate.pdf").status_code == 404
+    assert snapshot(app) == before
+
+    # A guest's completion is in no organisation's figures until it is claimed.
+    client.sign_out()
+    client.sign_in("orgadmin@example.org")
+    people = text_of(client.get(f"/org/{workshop['org']}/reports/people?course=tiny"))
+    assert "Amina Khatun" not in people and "Bilal Ahmed" not in people
+    # The organisation issued it, so its certificate list shows it, under the walk-in's name.
+    assert "Amina Khatun" in text_of(client.get(f"/org/{workshop['org']}/certificates"))
+    # Withdrawn, it is refused to the walk-in too, saying so.
+    with database(app) as session:
+        session.get(Certificate, mine.id).revoked_at = utcnow()
+        session.commit()
+    assert amina.get(certificate).status_code == 410
+    assert "Your certificate is ready." not in text_of(amina.get(f"/check-in/{workshop['code']}/after"))

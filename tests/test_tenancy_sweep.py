@@ -43,6 +43,8 @@ NO_TENANT_IDS = {
     "workshops.trainer_feed": "a signed token naming one trainer is the only key; checked in tests/test_workshops.py",
     "workshops.static": "the app's own files",
     "workshops.check_in_code": "a code typed by the person; rate limited",
+    "workshops.walk_in_certificate": "the check-in code and the walk-in's own browser are the key; another phone gets "
+                                     "404; checked in tests/test_check_in.py",
     "workshops.evaluate": "the session's check-in code is the key; answers are anonymous and nobody's are shown; "
                           "checked in tests/test_evaluation.py",
     "workshops.check_in": "the session's check-in code is the key; a walk-in sees only their own row "

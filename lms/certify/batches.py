@@ -137,7 +137,7 @@ def _draw(app: Flask, db: Session, batch: CertificateBatch) -> None:
         with zipfile.ZipFile(temporary, "w", compression=zipfile.ZIP_STORED) as archive:
             for number, certificate in enumerate(ordered, start=1):
                 drawing = services.drawing_for(db, certificate, catalogue, base_url=app.config["BASE_URL"])
-                user_name = "".join(ch if ch.isalnum() else "-" for ch in certificate.completion.user.name)[:60]
+                user_name = "".join(ch if ch.isalnum() else "-" for ch in certificate.completion.holder_name)[:60]
                 archive.write(services.pdf_path(drawing, cache),
                               f"{user_name}-{certificate.completion.course_id}-{codes.display(certificate.code)}.pdf")
                 if number % every == 0:

@@ -34,7 +34,7 @@ def download(code: str):
     try:
         certificate = services.downloadable_certificate(database, current_user.id, code)
     except services.CertificateRevoked as revoked:
-        return _revoked_page(revoked.certificate)
+        return revoked_page(revoked.certificate)
     drawing = services.drawing_for(database, certificate, current_app.extensions["lms.catalogue"],
                                    base_url=current_app.config["BASE_URL"])
     path = services.pdf_path(drawing, _cache())
@@ -44,7 +44,7 @@ def download(code: str):
     return response
 
 
-def _revoked_page(certificate):
+def revoked_page(certificate):
     """410 Gone: the holder is told the certificate was withdrawn and when, not the reason,
     which the organisation keeps for its records."""
     catalogue = current_app.extensions["lms.catalogue"]
@@ -81,7 +81,7 @@ def verify(code: str):
     course = catalogue.get(certificate.completion.course_id)
     return render_template(
         "certify/verify.html", certificate=certificate, status=services.status_of(certificate),
-        name=certificate.completion.user.name, course_title=course.title() if course else certificate.completion.course_id,
+        name=certificate.completion.holder_name, course_title=course.title() if course else certificate.completion.course_id,
         code=codes.display(certificate.code))
 
 
@@ -117,7 +117,7 @@ def revoke(organisation_id: int, certificate_id: int):
             flash(_("Certificate %(code)s has been revoked.", code=codes.display(certificate.code)))
             return redirect(url_for("certify.organisation_certificates", organisation_id=organisation_id))
     return render_template("certify/revoke.html", form=form, organisation=scope.organisation, certificate=certificate,
-                           name=certificate.completion.user.name, code=codes.display(certificate.code)), form_status(form)
+                           name=certificate.completion.holder_name, code=codes.display(certificate.code)), form_status(form)
 
 
 def _managing_scope(organisation_id: int):

@@ -87,7 +87,7 @@ def revoke(db: Session, certificate: Certificate, *, reason: str, revoked_by: Us
     if certificate.organisation_id is not None:  # only a certificate an organisation issued can be revoked
         completion = certificate.completion
         audit.record(db, certificate.organisation_id, revoked_by, audit.CERTIFICATE_REVOKED,
-                     code=codes.display(certificate.code), course=completion.course_id, name=completion.user.name,
+                     code=codes.display(certificate.code), course=completion.course_id, name=completion.holder_name,
                      reason=reason)
 
 
@@ -152,13 +152,14 @@ class Drawing:
 def drawing_for(db: Session, certificate: Certificate, catalogue: Catalogue, *, base_url: str,
                 language: str | None = None) -> Drawing:
     completion = certificate.completion
-    user = db.get(User, completion.user_id)
-    language = language or user.preferred_language or completion.language or "en"
+    user = db.get(User, completion.user_id) if completion.user_id is not None else None
+    # A guest's certificate is in the language they completed the course in.
+    language = language or (user.preferred_language if user else None) or completion.language or "en"
     course = catalogue.get(completion.course_id)
     course_title = course.title(language) if course else completion.course_id
     organisation: Organisation | None = certificate.organisation
     verify_url = f"{base_url.rstrip('/')}/verify/{codes.display(certificate.code)}"
-    fields = fields_for(name=user.name, course_title=course_title, completed_at=completion.completed_at,
+    fields = fields_for(name=completion.holder_name, course_title=course_title, completed_at=completion.completed_at,
                         expires_at=completion.expires_at, method=completion.method,
                         organisation=organisation.name if organisation else "", code=certificate.code,
                         verify_url=verify_url, language=language)

@@ -1,6 +1,7 @@
 """A learner's way through a course: lessons read, quiz attempts, completions."""
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -60,12 +61,38 @@ class QuizAttempt(Base):
         return round(100 * (self.correct or 0) / self.total) if self.total else 0
 
 
+def new_reference_code() -> str:
+    # 12 characters of a 29-letter alphabet (no 0/O, 1/I/L): about 58 bits.
+    from lms.models.people import JOIN_CODE_ALPHABET
+
+    return "".join(secrets.choice(JOIN_CODE_ALPHABET) for _ in range(12))
+
+
+class GuestLearner(Base):
+    """A learner without an account: a walk-in at a session (and, later, someone learning by
+    reference code). One record for both, which can hold completions and certificates and be
+    claimed into an account. Not counted in any organisation's reports until claimed, since
+    reports read people through memberships, which a guest has none of."""
+
+    __tablename__ = "guest_learners"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # The name to print, as the person gave it.
+    name: Mapped[str] = mapped_column(String(200))
+    reference_code: Mapped[str] = mapped_column(String(16), unique=True, default=new_reference_code)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    claimed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
 class Completion(Base):
-    """A course completed, on the version and in the language it was earned in."""
+    """A course completed, on the version and in the language it was earned in, by a person
+    with an account or by a guest learner (exactly one of the two)."""
 
     __tablename__ = "completions"
     __table_args__ = (
         CheckConstraint("method IN ('online', 'attendance')", name="method"),
+        CheckConstraint("(user_id IS NULL) <> (guest_id IS NULL)", name="one_holder"),
         # Covers "the latest expiry of this person's completions of this course", which every
         # report asks once per person and course.
         Index("ix_completions_user_course_expires", "user_id", "course_id", "expires_at"),
@@ -73,7 +100,8 @@ class Completion(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    guest_id: Mapped[int | None] = mapped_column(ForeignKey("guest_learners.id", ondelete="CASCADE"), index=True)
     course_id: Mapped[str] = mapped_column(String(COURSE_ID_LENGTH))
     course_version: Mapped[str] = mapped_column(String(VERSION_LENGTH))
     language: Mapped[str] = mapped_column(String(16))
@@ -83,7 +111,13 @@ class Completion(Base):
     # One completion per attempt at most: a resent form cannot complete twice.
     attempt_id: Mapped[int | None] = mapped_column(ForeignKey("quiz_attempts.id", ondelete="SET NULL"), unique=True)
 
-    user: Mapped[User] = relationship()
+    user: Mapped[User | None] = relationship()
+    guest: Mapped[GuestLearner | None] = relationship()
+
+    @property
+    def holder_name(self) -> str:
+        """The name the certificate is made out to."""
+        return self.user.name if self.user is not None else self.guest.name
 
 
 class TranslationReview(Base):

@@ -77,6 +77,8 @@ class Attendance(Base):
     attended: Mapped[bool] = mapped_column(Boolean, default=True)
     # The completion recorded for this attendance when the register was closed.
     completion_id: Mapped[int | None] = mapped_column(ForeignKey("completions.id", ondelete="SET NULL"), unique=True)
+    # A walk-in's learner record, made when the register is closed, which holds their certificate.
+    guest_id: Mapped[int | None] = mapped_column(ForeignKey("guest_learners.id", ondelete="SET NULL"))
 
     workshop: Mapped[Workshop] = relationship()
     user: Mapped[User | None] = relationship(foreign_keys=[user_id])

@@ -100,7 +100,8 @@ class Scope:
             select(Certificate)
             .join(Certificate.completion)
             .where(Certificate.organisation_id == self.organisation_id)
-            .options(contains_eager(Certificate.completion).joinedload(Completion.user))
+            .options(contains_eager(Certificate.completion).joinedload(Completion.user),
+                     contains_eager(Certificate.completion).joinedload(Completion.guest))
             .order_by(Certificate.issued_at.desc(), Certificate.id.desc())
         )
         return query if self.can_manage else query.where(false())

@@ -18,7 +18,7 @@ from lms.certify.services import issue_certificate
 from lms.dates import add_months
 from lms.db import utcnow
 from lms.errors import Forbidden, InvalidInput, OutOfScope
-from lms.models import Attendance, Completion, User, Workshop
+from lms.models import Attendance, Certificate, Completion, GuestLearner, User, Workshop
 from lms.models.people import JOIN_CODE_ALPHABET
 from lms.models.workshops import CHECK_IN_CODE_LENGTH
 from lms.people.scope import MAX_ID, Scope
@@ -111,6 +111,20 @@ def own_attendance(db: Session, workshop: Workshop, attendance_id: int | None) -
                                                Attendance.workshop_id == workshop.id)).first()
 
 
+def workshop_by_code(db: Session, typed_code: str) -> Workshop | None:
+    """The session a code belongs to, whatever its state: for a walk-in's own certificate."""
+    code = normalise_code(typed_code)
+    return db.scalars(select(Workshop).where(Workshop.check_in_code == code)).first() if code else None
+
+
+def own_certificate(db: Session, workshop: Workshop, attendance_id: int | None) -> Certificate | None:
+    """The certificate the register recorded for the walk-in whose browser keeps this row."""
+    attendance = own_attendance(db, workshop, attendance_id)
+    if attendance is None or attendance.completion_id is None:
+        return None
+    return db.scalars(select(Certificate).where(Certificate.completion_id == attendance.completion_id)).first()
+
+
 # --- the trainer's register -----------------------------------------------------------------
 
 def _managed(db: Session, scope: Scope, workshop_id: int) -> Workshop:
@@ -170,8 +184,9 @@ def remove_attendee(db: Session, scope: Scope, actor: User, workshop_id: int, at
 
 
 def close_register(db: Session, scope: Scope, actor: User, workshop_id: int, course: Course | None) -> int:
-    """Stop check-in and record a completion, with its certificate, for everyone marked attended
-    who has an account; returns how many were recorded. Closing again records only new ones."""
+    """Stop check-in and record a completion, with its certificate, for everyone marked attended:
+    in their account, or for a walk-in in a guest learner record that holds it until they claim
+    it. Returns how many were recorded; closing again records only new ones."""
     workshop = _managed(db, scope, workshop_id)
     if course is None or course.id != workshop.course_id:
         raise InvalidInput(_l("This session's course is not installed any more, so no completion can be recorded."))
@@ -185,10 +200,16 @@ def close_register(db: Session, scope: Scope, actor: User, workshop_id: int, cou
     recorded: list[str] = []
     if course.completion in ATTENDANCE_COMPLETIONS:
         for attendance in register(db, workshop):
-            if not attendance.attended or attendance.user_id is None or attendance.completion_id is not None:
+            if not attendance.attended or attendance.completion_id is not None:
                 continue
-            completion = Completion(user_id=attendance.user_id, course_id=course.id, course_version=course.version,
-                                    language=workshop.language, method="attendance", completed_at=completed_at,
+            if attendance.user_id is None and attendance.guest_id is None:
+                guest = GuestLearner(name=attendance.name)
+                db.add(guest)
+                db.flush()
+                attendance.guest_id = guest.id
+            completion = Completion(user_id=attendance.user_id, guest_id=None if attendance.user_id else attendance.guest_id,
+                                    course_id=course.id, course_version=course.version, language=workshop.language,
+                                    method="attendance", completed_at=completed_at,
                                     expires_at=add_months(completed_at, course.validity_months))
             db.add(completion)
             db.flush()

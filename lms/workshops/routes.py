@@ -19,6 +19,9 @@ from sqlalchemy import select
 
 from lms import db
 from lms.certify import batches
+from lms.certify import services as certificates
+from lms.certify.codes import display as display_certificate_code
+from lms.certify.routes import revoked_page
 from lms.db import utcnow
 from lms.errors import InvalidInput
 from lms.forms import ConfirmForm, form_status, show_error
@@ -291,6 +294,26 @@ def check_in(code: str):
                            check_in_code=register.display_code(workshop.check_in_code)), form_status(form)
 
 
+@blueprint.get("/check-in/<code>/certificate.pdf")
+@_limit_wrong_codes
+def walk_in_certificate(code: str):
+    """A walk-in's own certificate, to the browser that checked in; nobody else's, ever."""
+    database = db.get_session()
+    workshop = register.workshop_by_code(database, code)
+    certificate = register.own_certificate(database, workshop, browser_session.get(_attendance_key(workshop))) \
+        if workshop else None
+    if certificate is None:
+        abort(404)
+    if certificate.revoked_at is not None:
+        return revoked_page(certificate)
+    drawing = certificates.drawing_for(database, certificate, _catalogue(), base_url=current_app.config["BASE_URL"])
+    path = certificates.pdf_path(drawing, certificates.PdfCache(current_app.config["CERTIFICATE_CACHE_DIR"]))
+    response = send_file(path, mimetype="application/pdf", as_attachment=True,
+                         download_name=f"certificate-{display_certificate_code(certificate.code)}.pdf")
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response
+
+
 # --- evaluation, on the attendee's phone -----------------------------------------------------
 
 FREE_TEXT_QUESTIONS = {
@@ -332,8 +355,10 @@ def evaluate(code: str, stage: str):
         else:
             database.commit()
             return redirect(url_for("workshops.evaluate", code=code, stage=stage))
+    certificate = register.own_certificate(database, workshop, browser_session.get(_attendance_key(workshop)))
     return render_template("workshops/evaluate.html", workshop=workshop, title=course.title(language), form=form,
                            stage=stage, answered=answered, code=code, minimum=evaluation.MIN_ANSWERS,
+                           certificate=certificate if certificate and certificate.revoked_at is None else None,
                            other=[s for s in evaluation.STAGES if s != stage
                                   and evaluation.stage_open(workshop, s, utcnow())]), form_status(form)
 
