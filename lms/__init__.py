@@ -52,6 +52,7 @@ def create_app(overrides: dict | None = None, *, secret_required: bool = True) -
     from lms.training.routes import blueprint as training_blueprint
     from lms.translate.routes import blueprint as translate_blueprint
     from lms.workshops.routes import blueprint as workshops_blueprint
+    from lms.guests.routes import blueprint as guests_blueprint
 
     app.register_blueprint(site_blueprint)
     app.register_blueprint(auth_blueprint)
@@ -63,6 +64,7 @@ def create_app(overrides: dict | None = None, *, secret_required: bool = True) -
     app.register_blueprint(reports_blueprint)
     app.register_blueprint(audit_blueprint)
     app.register_blueprint(workshops_blueprint)
+    app.register_blueprint(guests_blueprint)
 
     _init_errors(app)
     app.after_request(_security_headers)

@@ -369,3 +369,44 @@ def test_a_walk_in_gets_their_own_certificate_on_their_phone_and_nobody_else_doe
         session.commit()
     assert amina.get(certificate).status_code == 410
     assert "Your certificate is ready." not in text_of(amina.get(f"/check-in/{workshop['code']}/after"))
+
+
+def test_the_trainer_corrects_a_walk_ins_name_before_the_certificate(app, client, demo, workshop):
+    _walk_in(FormClient(app.test_client(), []), workshop, name="Amina Katun")
+    account = FormClient(app.test_client(), [])
+    account.sign_in("learner@example.org")
+    account.submit(f"/check-in/{workshop['code']}", {})
+    with database(app) as session:
+        walk_in, holder = session.scalars(select(Attendance).order_by(Attendance.id)).all()
+        walk_in_id, holder_id = walk_in.id, holder.id
+    base = f"/org/{workshop['org']}/sessions/{workshop['id']}/register"
+    client.sign_in("trainer@example.org")
+    assert client.get(f"{base}/{walk_in_id}/edit").status_code == 200
+    response = client.submit(f"{base}/{walk_in_id}/edit", {"name": "Amina Khatun", "email": "amina@example.org"})
+    assert response.status_code == 302
+    assert "Amina Khatun" in text_of(client.get(base))
+    with database(app) as session:
+        assert session.get(Attendance, walk_in_id).email == "amina@example.org"
+        event = session.scalars(select(AuditEvent).where(AuditEvent.action == "attendee_changed")).one()
+        assert (event.details["previous"], event.details["name"]) == ("Amina Katun", "Amina Khatun")
+
+    before = snapshot(app)
+    refused = client.submit(f"{base}/{walk_in_id}/edit", {"name": "  ", "email": ""})
+    assert refused.status_code == 400 and "Enter the person's name." in text_of(refused)
+    # Someone with an account has their account's name.
+    refused = client.submit(f"{base}/{holder_id}/edit", {"name": "Someone Else", "email": ""})
+    assert refused.status_code == 400 and "their name comes from it" in text_of(refused)
+    assert client.get(f"{base}/999999/edit").status_code == 404
+    assert snapshot(app) == before
+
+    # Once the certificate is recorded, the name is fixed.
+    client.submit(f"{base}/close", {}, form_page=base)
+    refused = client.submit(f"{base}/{walk_in_id}/edit", {"name": "Amina K", "email": ""})
+    assert refused.status_code == 400 and "can no longer be changed" in text_of(refused)
+    with database(app) as session:
+        assert session.scalars(select(Completion).where(Completion.guest_id.is_not(None))).one().holder_name == "Amina Khatun"
+
+    # Nobody else changes it.
+    other = FormClient(app.test_client(), [])
+    other.sign_in("champion@example.org")
+    assert other.get(f"{base}/{walk_in_id}/edit").status_code in (403, 404)

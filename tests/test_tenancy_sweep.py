@@ -24,6 +24,8 @@ NO_TENANT_IDS = {
     "static": "the app's own files",
     "site.home": "the signed-in person's own page",
     "site.healthz": "a liveness probe",
+    "guests.claim": "a guest record's secret reference into the signed-in person's own account; once, into one "
+                    "account, rate limited; checked in tests/test_guests.py",
     "site.choose_language": "a language code, kept in the person's own session",
     "auth.sign_in": "no ids", "auth.sign_out": "no ids", "auth.account": "the person's own account",
     "auth.change_password": "the person's own account", "auth.forgot_password": "an email, same answer for any",
@@ -143,6 +145,10 @@ CHECKED = {
     "workshops.mark_attended": [
         (EAST_ADMIN, "POST", "/org/{east}/sessions/{workshop}/register/{attendance}/attended", {"attended": "no"}),
         (EAST_ADMIN, "POST", "/org/{east}/sessions/{east_workshop}/register/{attendance}/attended", {"attended": "no"})],
+    "workshops.edit_attendee": [
+        (EAST_ADMIN, "POST", "/org/{east}/sessions/{workshop}/register/{attendance}/edit", {"name": "Spy"}),
+        (EAST_ADMIN, "GET", "/org/{east}/sessions/{east_workshop}/register/{attendance}/edit", None),
+        (HOUSING_CHAMPION, "GET", "/org/{north}/sessions/{workshop}/register/{attendance}/edit", None)],
     "workshops.remove_attendee": [
         (EAST_ADMIN, "POST", "/org/{east}/sessions/{east_workshop}/register/{attendance}/remove", {}),
         (HOUSING_CHAMPION, "POST", "/org/{north}/sessions/{workshop}/register/{attendance}/remove", {})],

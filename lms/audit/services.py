@@ -29,9 +29,11 @@ WORKSHOP_CHANGED = "workshop_changed"
 WORKSHOP_CANCELLED = "workshop_cancelled"
 ATTENDEE_ADDED = "attendee_added"
 ATTENDEE_REMOVED = "attendee_removed"
+ATTENDEE_CHANGED = "attendee_changed"
 ATTENDANCE_MARKED = "attendance_marked"
 REGISTER_CLOSED = "register_closed"
 REGISTER_REOPENED = "register_reopened"
+CERTIFICATE_CLAIMED = "certificate_claimed"
 
 
 def record(db: Session, organisation_id: int, actor: User | None, action: str, **details) -> AuditEvent:

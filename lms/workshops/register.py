@@ -172,6 +172,30 @@ def set_attended(db: Session, scope: Scope, actor: User, workshop_id: int, atten
     return attendance
 
 
+def change_attendee(db: Session, scope: Scope, actor: User, workshop_id: int, attendance_id: int, *, name: str,
+                    email: str) -> Attendance:
+    """Correct a walk-in's name (as it will be printed) or email, before their certificate is drawn.
+    Someone with an account has the name of their account."""
+    workshop = _managed(db, scope, workshop_id)
+    attendance = _attendance(db, workshop, attendance_id)
+    if attendance.user_id is not None:
+        raise InvalidInput(_l("This person checked in with their account: their name comes from it."))
+    if attendance.completion_id is not None:
+        raise InvalidInput(_l("A certificate has been recorded for this person, so their name can no longer be changed."))
+    new_name = _clean_name(name)
+    if not new_name:
+        raise InvalidInput(_l("Enter the person's name."), "name")
+    new_email = _clean_email(email)
+    previous = attendance.name
+    attendance.name, attendance.email = new_name, new_email
+    db.flush()
+    # The name is what the certificate will carry, so a change to it is kept in the audit log.
+    if new_name != previous:
+        audit.record(db, scope.organisation_id, actor, audit.ATTENDEE_CHANGED, workshop_id=workshop.id,
+                     name=new_name, previous=previous)
+    return attendance
+
+
 def remove_attendee(db: Session, scope: Scope, actor: User, workshop_id: int, attendance_id: int) -> None:
     workshop = _managed(db, scope, workshop_id)
     attendance = _attendance(db, workshop, attendance_id)

@@ -26,6 +26,7 @@ from lms.db import utcnow
 from lms.errors import InvalidInput
 from lms.forms import ConfirmForm, form_status, show_error
 from lms.extensions import limiter
+from lms.guests.services import display_reference
 from lms.i18n import SESSION_KEY as LOCALE_KEY
 from lms.i18n import available_locales, choose_language, language_name
 from lms.reports.exports import csv_chunks, neutralise
@@ -314,6 +315,12 @@ def walk_in_certificate(code: str):
     return response
 
 
+def _guest_reference(certificate) -> str | None:
+    """The reference that claims a walk-in's certificate into an account, until it is claimed."""
+    guest = certificate.completion.guest if certificate is not None else None
+    return display_reference(guest.reference_code) if guest is not None else None
+
+
 # --- evaluation, on the attendee's phone -----------------------------------------------------
 
 FREE_TEXT_QUESTIONS = {
@@ -359,6 +366,7 @@ def evaluate(code: str, stage: str):
     return render_template("workshops/evaluate.html", workshop=workshop, title=course.title(language), form=form,
                            stage=stage, answered=answered, code=code, minimum=evaluation.MIN_ANSWERS,
                            certificate=certificate if certificate and certificate.revoked_at is None else None,
+                           reference=_guest_reference(certificate),
                            other=[s for s in evaluation.STAGES if s != stage
                                   and evaluation.stage_open(workshop, s, utcnow())]), form_status(form)
 
@@ -504,6 +512,33 @@ def mark_attended(organisation_id: int, workshop_id: int, attendance_id: int):
     attended = request.form.get("attended") == "yes"
     return _register_action(organisation_id, workshop_id, lambda database, scope: register.set_attended(
         database, scope, current_user, workshop_id, attendance_id, attended), _("The register has been updated."))
+
+
+@blueprint.route("/org/<int:organisation_id>/sessions/<int:workshop_id>/register/<int:attendance_id>/edit",
+                 methods=["GET", "POST"])
+@login_required
+def edit_attendee(organisation_id: int, workshop_id: int, attendance_id: int):
+    database, scope, workshop = _workshop_in_scope(organisation_id, workshop_id)
+    attendance = register.own_attendance(database, workshop, attendance_id)
+    if attendance is None:
+        abort(404)
+    if not services.may_change(scope, workshop):
+        abort(403)
+    form = AddAttendeeForm() if request.method == "POST" else AddAttendeeForm(name=attendance.name, email=attendance.email)
+    if form.validate_on_submit():
+        try:
+            register.change_attendee(database, scope, current_user, workshop_id, attendance_id, name=form.name.data,
+                                     email=form.email.data or "")
+        except InvalidInput as problem:
+            database.rollback()
+            show_error(form, problem)
+        else:
+            database.commit()
+            flash(_("The register has been updated."))
+            return redirect(url_for("workshops.register_page", organisation_id=organisation_id, workshop_id=workshop_id))
+    return render_template("workshops/edit_attendee.html", organisation=scope.organisation, workshop=workshop,
+                           attendance=attendance, form=form,
+                           title=_title(workshop.course_id, choose_language())), form_status(form)
 
 
 @blueprint.post("/org/<int:organisation_id>/sessions/<int:workshop_id>/register/<int:attendance_id>/remove")
