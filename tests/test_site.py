@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 
 import pytest
 
@@ -21,6 +22,44 @@ def test_healthz_is_503_when_the_database_cannot_be_reached(url):
     response = app.test_client().get("/healthz")
     assert response.status_code == 503
     assert response.get_json()["database"] != "ok"
+
+
+def test_readyz_checks_the_database_and_the_catalogue(app, client):
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["status"] == "ok" and body["database"] == "ok" and body["catalogue"] == "ok"
+    assert body["courses"] >= 1 and "redis" not in body  # the embedded default has no Redis to ask
+
+
+@pytest.mark.parametrize("url", [
+    "sqlite:////nonexistent-directory/lms.sqlite3",
+    "postgresql+psycopg://postgres@127.0.0.1:1/nothing?connect_timeout=2",
+])
+def test_readyz_is_503_naming_an_unreachable_database(url):
+    response = make_test_app(url).test_client().get("/readyz")
+    assert response.status_code == 503
+    assert response.get_json()["database"] == "unreachable" and response.get_json()["status"] == "error"
+
+
+def test_readyz_is_503_naming_an_unreachable_redis(database_url):
+    app = make_test_app(database_url, RATELIMIT_STORAGE_URI="redis://127.0.0.1:1/0")
+    response = app.test_client().get("/readyz")
+    assert response.status_code == 503
+    assert response.get_json()["redis"] == "unreachable" and response.get_json()["database"] == "ok"
+
+
+@pytest.mark.skipif(not os.environ.get("LMS_TEST_REDIS_URL"), reason="LMS_TEST_REDIS_URL is not set")
+def test_readyz_asks_a_configured_redis(database_url):
+    app = make_test_app(database_url, RATELIMIT_STORAGE_URI=os.environ["LMS_TEST_REDIS_URL"])
+    response = app.test_client().get("/readyz")
+    assert response.status_code == 200 and response.get_json()["redis"] == "ok"
+
+
+def test_readyz_is_503_without_courses(database_url, tmp_path):
+    app = make_test_app(database_url, COURSE_PATHS=[tmp_path])
+    response = app.test_client().get("/readyz")
+    assert response.status_code == 503 and response.get_json()["catalogue"] == "no courses"
 
 
 def test_every_page_declares_language_and_direction(client, demo):

@@ -24,6 +24,7 @@ NO_TENANT_IDS = {
     "static": "the app's own files",
     "site.home": "the signed-in person's own page",
     "site.healthz": "a liveness probe",
+    "site.readyz": "a readiness probe: component states and course counts, no records",
     "guests.claim": "a guest record's secret reference into the signed-in person's own account; once, into one "
                     "account, rate limited; checked in tests/test_guests.py",
     "site.choose_language": "a language code, kept in the person's own session",

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 from flask import Blueprint, abort, current_app, jsonify, redirect, render_template, request, session, url_for
 from flask_login import current_user
 
@@ -38,6 +40,23 @@ def healthz():
     if services.database_reachable(db.get_engine()):
         return jsonify(status="ok", database="ok")
     return jsonify(status="error", database="unreachable"), 503
+
+
+@blueprint.get("/readyz")
+@limiter.exempt
+def readyz():
+    """Whether this process should receive traffic: its database answers, the Redis it is
+    configured with answers, and it has courses to serve. 503 names what is missing. For a
+    load balancer's readiness check; /healthz stays the cheap liveness probe."""
+    checks = {"database": "ok" if services.database_reachable(db.get_engine()) else "unreachable"}
+    storage = current_app.config.get("RATELIMIT_STORAGE_URI", "")
+    if storage.startswith(("redis://", "rediss://")):
+        checks["redis"] = "ok" if services.redis_reachable(storage) else "unreachable"
+    catalogue = current_app.extensions["lms.catalogue"]
+    checks["catalogue"] = "ok" if catalogue.courses else "no courses"
+    ready = all(value == "ok" for value in checks.values())
+    return jsonify(status="ok" if ready else "error", **checks, courses=len(catalogue.courses),
+                   broken_courses=sorted(Path(str(folder)).name for folder in catalogue.broken)), 200 if ready else 503
 
 
 @blueprint.post("/organisation")

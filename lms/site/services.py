@@ -18,6 +18,20 @@ def current_organisation_id(session_data, organisations: list[Organisation]) -> 
     return ids[0] if ids else None
 
 
+def redis_reachable(url: str) -> bool:
+    """Whether the Redis the limiter (and, later, the job queue) uses answers a PING within a second."""
+    import redis
+
+    try:
+        client = redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1)
+        try:
+            return bool(client.ping())
+        finally:
+            client.close()
+    except Exception:  # any failure to reach it means not ready, whatever the client raises
+        return False
+
+
 def database_reachable(engine: Engine) -> bool:
     try:
         with engine.connect() as connection:
