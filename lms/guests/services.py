@@ -13,17 +13,13 @@ from lms.certify import codes
 from lms.db import utcnow
 from lms.errors import InvalidInput
 from lms.models import Certificate, Completion, GuestLearner, User
-from lms.models.people import JOIN_CODE_ALPHABET
-
-REFERENCE_LENGTH = 12
+from lms.models.learning import REFERENCE_LENGTH
+from lms.models.people import normalise_code
 
 
 def normalise_reference(typed: str) -> str | None:
     """The reference as stored, from what someone typed ("abcd efgh-jkmn" works), or None."""
-    code = "".join(ch for ch in (typed or "").upper() if ch.isalnum())
-    if len(code) != REFERENCE_LENGTH or any(ch not in JOIN_CODE_ALPHABET for ch in code):
-        return None
-    return code
+    return normalise_code(typed, REFERENCE_LENGTH)
 
 
 def display_reference(code: str) -> str:

@@ -1,7 +1,6 @@
 """A learner's way through a course: lessons read, quiz attempts, completions."""
 from __future__ import annotations
 
-import secrets
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -14,6 +13,7 @@ if TYPE_CHECKING:
     from lms.models.people import User
 
 COURSE_ID_LENGTH = 64
+REFERENCE_LENGTH = 12  # a guest learner's reference code
 VERSION_LENGTH = 64
 
 
@@ -62,10 +62,10 @@ class QuizAttempt(Base):
 
 
 def new_reference_code() -> str:
-    # 12 characters of a 29-letter alphabet (no 0/O, 1/I/L): about 58 bits.
-    from lms.models.people import JOIN_CODE_ALPHABET
+    # 12 characters of the 29-letter read-aloud alphabet: about 58 bits.
+    from lms.models.people import new_code
 
-    return "".join(secrets.choice(JOIN_CODE_ALPHABET) for _ in range(12))
+    return new_code(REFERENCE_LENGTH)
 
 
 class GuestLearner(Base):

@@ -15,8 +15,23 @@ JOIN_CODE_ALPHABET = "ABCDEFGHJKMNPQRTUVWXYZ2346789"
 JOIN_CODE_LENGTH = 8
 
 
+def new_code(length: int) -> str:
+    """A random code of that many characters from the read-aloud alphabet (join codes,
+    check-in codes, guest references)."""
+    return "".join(secrets.choice(JOIN_CODE_ALPHABET) for _ in range(length))
+
+
+def normalise_code(typed: str, length: int | None = None) -> str | None:
+    """A code as stored, from what someone typed ("k7qx-9mtd 2b" works); None when it cannot
+    be one (a wrong length, when given, or a character outside the alphabet)."""
+    code = "".join(ch for ch in (typed or "").upper() if ch.isalnum())
+    if not code or (length is not None and len(code) != length) or any(ch not in JOIN_CODE_ALPHABET for ch in code):
+        return None
+    return code
+
+
 def new_join_code() -> str:
-    return "".join(secrets.choice(JOIN_CODE_ALPHABET) for _ in range(JOIN_CODE_LENGTH))
+    return new_code(JOIN_CODE_LENGTH)
 
 
 def new_token() -> str:

@@ -3,14 +3,13 @@ Flask session): when and where, which course and deck language, and the code peo
 to check in."""
 from __future__ import annotations
 
-import secrets
 from datetime import datetime
 
 from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.db import Base, UTCDateTime, utcnow
-from lms.models.people import JOIN_CODE_ALPHABET, Organisation, Team, User
+from lms.models.people import Organisation, Team, User, new_code
 from lms.models.learning import COURSE_ID_LENGTH, VERSION_LENGTH
 
 # 10 characters of a 29-letter alphabet: about 48 bits, far beyond guessing at the per-address
@@ -19,7 +18,7 @@ CHECK_IN_CODE_LENGTH = 10
 
 
 def new_check_in_code() -> str:
-    return "".join(secrets.choice(JOIN_CODE_ALPHABET) for _ in range(CHECK_IN_CODE_LENGTH))
+    return new_code(CHECK_IN_CODE_LENGTH)
 
 
 class Workshop(Base):

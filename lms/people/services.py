@@ -22,7 +22,7 @@ from lms.audit import services as audit
 from lms.db import utcnow
 from lms.errors import Forbidden, InvalidInput, OutOfScope
 from lms.models import ChampionedTeam, Invite, Membership, Organisation, Role, Team, User
-from lms.models.people import JOIN_CODE_ALPHABET, new_token
+from lms.models.people import new_token, normalise_code
 from lms.people import passwords
 from lms.people.scope import Scope
 
@@ -167,8 +167,8 @@ def create_team(db: Session, scope: Scope, name: str) -> Team:
 
 
 def find_organisation_by_join_code(db: Session, code: str) -> Organisation | None:
-    cleaned = "".join(ch for ch in (code or "").upper() if ch.isalnum())
-    if not cleaned or any(ch not in JOIN_CODE_ALPHABET for ch in cleaned):
+    cleaned = normalise_code(code)
+    if cleaned is None:
         return None
     return db.scalars(select(Organisation).where(Organisation.join_code == cleaned)).first()
 

@@ -19,7 +19,7 @@ from lms.dates import add_months
 from lms.db import utcnow
 from lms.errors import Forbidden, InvalidInput, OutOfScope
 from lms.models import Attendance, Certificate, Completion, GuestLearner, User, Workshop
-from lms.models.people import JOIN_CODE_ALPHABET
+from lms.models.people import normalise_code as normalise_code_of_length
 from lms.models.workshops import CHECK_IN_CODE_LENGTH
 from lms.people.scope import MAX_ID, Scope
 from lms.workshops.services import ATTENDANCE_COMPLETIONS, get_workshop, may_change
@@ -31,11 +31,8 @@ CHECK_IN_OPENS = timedelta(hours=2)
 
 
 def normalise_code(typed: str) -> str | None:
-    """The code as stored, from what someone typed ("k7qx-9mtd 2b" works), or None."""
-    code = "".join(ch for ch in (typed or "").upper() if ch.isalnum())
-    if len(code) != CHECK_IN_CODE_LENGTH or any(ch not in JOIN_CODE_ALPHABET for ch in code):
-        return None
-    return code
+    """The check-in code as stored, from what someone typed ("k7qx-9mtd 2b" works), or None."""
+    return normalise_code_of_length(typed, CHECK_IN_CODE_LENGTH)
 
 
 def display_code(code: str) -> str:
