@@ -22,7 +22,7 @@ from lms.catalogue import Course
 from lms.errors import InvalidInput
 from lms.models import EvaluationResponse, Workshop
 from lms.people.scope import Scope
-from lms.workshops.register import CHECK_IN_OPENS, normalise_code
+from lms.workshops.register import CHECK_IN_OPENS, workshop_by_code
 
 BEFORE, AFTER = "before", "after"
 STAGES = (BEFORE, AFTER)
@@ -45,10 +45,7 @@ def stage_open(workshop: Workshop, stage: str, now: datetime) -> bool:
 def workshop_for(db: Session, typed_code: str, stage: str, now: datetime) -> Workshop | None:
     """The session this code is for, if that stage is open now; None otherwise, so a wrong
     code and a closed stage look the same."""
-    code = normalise_code(typed_code)
-    if code is None or stage not in STAGES:
-        return None
-    workshop = db.scalars(select(Workshop).where(Workshop.check_in_code == code)).first()
+    workshop = workshop_by_code(db, typed_code) if stage in STAGES else None
     if workshop is None or not stage_open(workshop, stage, now):
         return None
     return workshop

@@ -39,18 +39,17 @@ def display_code(code: str) -> str:
     return f"{code[:5]}-{code[5:]}"
 
 
-def open_workshop(db: Session, typed_code: str, now: datetime) -> Workshop | None:
-    """The session this code checks into, if check-in is open now; None for any other code,
-    so a closed session and a wrong code look the same."""
+def workshop_by_code(db: Session, typed_code: str) -> Workshop | None:
+    """The session a code belongs to, whatever its state; None for a code that is no session's."""
     code = normalise_code(typed_code)
-    if code is None:
-        return None
-    workshop = db.scalars(select(Workshop).where(Workshop.check_in_code == code)).first()
-    if workshop is None or workshop.cancelled_at or workshop.closed_at:
-        return None
-    if not workshop.starts_at - CHECK_IN_OPENS <= now <= workshop.ends_at + CHECK_IN_GRACE:
-        return None
-    return workshop
+    return db.scalars(select(Workshop).where(Workshop.check_in_code == code)).first() if code else None
+
+
+def check_in_open(workshop: Workshop, now: datetime) -> bool:
+    """Whether people can check in now. Pages treat a closed session like a wrong code, so
+    neither tells a guesser which codes exist."""
+    return (workshop.cancelled_at is None and workshop.closed_at is None
+            and workshop.starts_at - CHECK_IN_OPENS <= now <= workshop.ends_at + CHECK_IN_GRACE)
 
 
 def _clean_name(name: str) -> str:
@@ -106,12 +105,6 @@ def own_attendance(db: Session, workshop: Workshop, attendance_id: int | None) -
         return None
     return db.scalars(select(Attendance).where(Attendance.id == attendance_id,
                                                Attendance.workshop_id == workshop.id)).first()
-
-
-def workshop_by_code(db: Session, typed_code: str) -> Workshop | None:
-    """The session a code belongs to, whatever its state: for a walk-in's own certificate."""
-    code = normalise_code(typed_code)
-    return db.scalars(select(Workshop).where(Workshop.check_in_code == code)).first() if code else None
 
 
 def own_certificate(db: Session, workshop: Workshop, attendance_id: int | None) -> Certificate | None:

@@ -242,12 +242,11 @@ def check_in_code():
     """Type the code from the first slide (the QR code leads straight to the next page)."""
     form = CheckInCodeForm()
     if form.validate_on_submit():
-        workshop = register.open_workshop(db.get_session(), form.code.data, utcnow())
-        if workshop is not None:
+        workshop = register.workshop_by_code(db.get_session(), form.code.data)
+        if workshop is not None and register.check_in_open(workshop, utcnow()):
             return redirect(url_for("workshops.check_in", code=register.display_code(workshop.check_in_code)))
         # After the register is closed, the same code still leads to the questions after the session.
-        workshop = evaluation.workshop_for(db.get_session(), form.code.data, evaluation.AFTER, utcnow())
-        if workshop is not None:
+        if workshop is not None and evaluation.stage_open(workshop, evaluation.AFTER, utcnow()):
             return redirect(url_for("workshops.evaluate", code=register.display_code(workshop.check_in_code),
                                     stage=evaluation.AFTER))
         form.code.errors.append(_("That code does not match a session open for check-in. Check it with your trainer."))
@@ -258,9 +257,10 @@ def check_in_code():
 @_limit_wrong_codes
 def check_in(code: str):
     database = db.get_session()
-    workshop = register.open_workshop(database, code, utcnow())
-    if workshop is None:
-        if request.method == "GET" and evaluation.workshop_for(database, code, evaluation.AFTER, utcnow()):
+    workshop = register.workshop_by_code(database, code)
+    if workshop is None or not register.check_in_open(workshop, utcnow()):
+        if request.method == "GET" and workshop is not None and evaluation.stage_open(workshop, evaluation.AFTER,
+                                                                                       utcnow()):
             return redirect(url_for("workshops.evaluate", code=code, stage=evaluation.AFTER))
         return render_template("workshops/check_in_closed.html"), 404
     _in_session_language(workshop)
