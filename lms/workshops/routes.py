@@ -117,7 +117,7 @@ def session(organisation_id: int, workshop_id: int):
     database, scope, workshop = _workshop_in_scope(organisation_id, workshop_id)
     return render_template("workshops/session.html", organisation=scope.organisation, workshop=workshop,
                            title=_title(workshop.course_id, choose_language()), zone=_zone(),
-                           may_change=services.may_change(scope, workshop) and not workshop.cancelled_at,
+                           may_change=services.may_still_change(scope, workshop),
                            confirm_form=ConfirmForm())
 
 
@@ -125,7 +125,7 @@ def session(organisation_id: int, workshop_id: int):
 @login_required
 def edit(organisation_id: int, workshop_id: int):
     database, scope, workshop = _workshop_in_scope(organisation_id, workshop_id)
-    if not services.may_change(scope, workshop) or workshop.cancelled_at:
+    if not services.may_still_change(scope, workshop):
         abort(403)
     plan = services.plan_of(workshop, _zone())
     form = _form(database, scope, WorkshopForm(
@@ -148,7 +148,7 @@ def edit(organisation_id: int, workshop_id: int):
 @login_required
 def cancel(organisation_id: int, workshop_id: int):
     database, scope, workshop = _workshop_in_scope(organisation_id, workshop_id)
-    if not services.may_change(scope, workshop) or workshop.cancelled_at:
+    if not services.may_still_change(scope, workshop):
         abort(403)
     form = CancelForm()
     if form.validate_on_submit():
@@ -448,7 +448,7 @@ def _register_page(organisation_id: int, workshop_id: int, add_form: AddAttendee
     return render_template(
         "workshops/register.html", organisation=scope.organisation, workshop=workshop,
         title=_title(workshop.course_id, choose_language()), attendances=register.register(database, workshop),
-        may_change=services.may_change(scope, workshop) and not workshop.cancelled_at, add_form=add_form,
+        may_change=services.may_still_change(scope, workshop), add_form=add_form,
         confirm_form=ConfirmForm(), code=check_in.code, check_in_url=check_in.url, check_in_address=check_in.address,
         qr=check_in.qr(),
     ), form_status(add_form)
@@ -467,7 +467,7 @@ def register_rows(organisation_id: int, workshop_id: int):
     database, scope, workshop = _workshop_in_scope(organisation_id, workshop_id)
     return render_template("workshops/_register_rows.html", organisation=scope.organisation, workshop=workshop,
                            attendances=register.register(database, workshop), confirm_form=ConfirmForm(),
-                           may_change=services.may_change(scope, workshop) and not workshop.cancelled_at)
+                           may_change=services.may_still_change(scope, workshop))
 
 
 def _register_action(organisation_id: int, workshop_id: int, action, message: str):
@@ -522,7 +522,7 @@ def edit_attendee(organisation_id: int, workshop_id: int, attendance_id: int):
     attendance = register.own_attendance(database, workshop, attendance_id)
     if attendance is None:
         abort(404)
-    if not services.may_change(scope, workshop):
+    if not services.may_still_change(scope, workshop):
         abort(403)
     form = AddAttendeeForm() if request.method == "POST" else AddAttendeeForm(name=attendance.name, email=attendance.email)
     if form.validate_on_submit():

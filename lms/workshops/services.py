@@ -44,6 +44,11 @@ def may_change(scope: Scope, workshop: Workshop) -> bool:
     return scope.can_manage or scope.user_id in (workshop.trainer_id, workshop.created_by_id)
 
 
+def may_still_change(scope: Scope, workshop: Workshop) -> bool:
+    """may_change, and the session is not cancelled: what the pages offer to change."""
+    return may_change(scope, workshop) and workshop.cancelled_at is None
+
+
 def session_courses(db: Session, organisation_id: int, courses: list[Course]) -> list[Course]:
     """Courses this organisation offers that can be completed by attending."""
     return [c for c in offered_courses(db, organisation_id, courses) if c.completion in ATTENDANCE_COMPLETIONS]
