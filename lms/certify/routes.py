@@ -35,7 +35,15 @@ def download(code: str):
         certificate = services.downloadable_certificate(database, current_user.id, code)
     except services.CertificateRevoked as revoked:
         return revoked_page(revoked.certificate)
-    drawing = services.drawing_for(database, certificate, current_app.extensions["lms.catalogue"],
+    return send_certificate(certificate)
+
+
+def send_certificate(certificate):
+    """The certificate as a PDF download (drawn once per content, then from the cache), or the
+    410 page when it has been revoked. The caller has decided the person may have it."""
+    if certificate.revoked_at is not None:
+        return revoked_page(certificate)
+    drawing = services.drawing_for(db.get_session(), certificate, current_app.extensions["lms.catalogue"],
                                    base_url=current_app.config["BASE_URL"])
     path = services.pdf_path(drawing, _cache())
     response = send_file(path, mimetype="application/pdf", as_attachment=True,

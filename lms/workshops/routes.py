@@ -19,9 +19,7 @@ from sqlalchemy import select
 
 from lms import db
 from lms.certify import batches
-from lms.certify import services as certificates
-from lms.certify.codes import display as display_certificate_code
-from lms.certify.routes import revoked_page
+from lms.certify.routes import send_certificate
 from lms.db import utcnow
 from lms.errors import InvalidInput
 from lms.forms import ConfirmForm, form_status, show_error
@@ -305,14 +303,7 @@ def walk_in_certificate(code: str):
         if workshop else None
     if certificate is None:
         abort(404)
-    if certificate.revoked_at is not None:
-        return revoked_page(certificate)
-    drawing = certificates.drawing_for(database, certificate, _catalogue(), base_url=current_app.config["BASE_URL"])
-    path = certificates.pdf_path(drawing, certificates.PdfCache(current_app.config["CERTIFICATE_CACHE_DIR"]))
-    response = send_file(path, mimetype="application/pdf", as_attachment=True,
-                         download_name=f"certificate-{display_certificate_code(certificate.code)}.pdf")
-    response.headers["Cache-Control"] = "private, no-cache"
-    return response
+    return send_certificate(certificate)
 
 
 def _guest_reference(certificate) -> str | None:
