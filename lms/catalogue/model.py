@@ -3,6 +3,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+# The images a course may carry, with the type each is served or embedded as.
+ASSET_TYPES = {".svg": "image/svg+xml", ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
+               ".gif": "image/gif", ".webp": "image/webp"}
 
 SOURCE_LANGUAGE = "en"
 TRANSLATION_STATUSES = ("draft", "reviewed")
@@ -116,6 +121,19 @@ class Course:
             return source
         return Question(id=source.id, stem=translated.stem, options=translated.options, multiple=source.multiple,
                         module=source.module, answers=source.answers)
+
+    def asset_at(self, address: str) -> Path | None:
+        """The file an address like /courses/<id>/assets/circle.svg names, when it is one of this
+        course's own images; None for anything else (another folder, a query, a missing file)."""
+        prefix = f"/courses/{self.id}/assets/"
+        path = unquote(urlsplit(address).path)
+        if not address.startswith(prefix) or urlsplit(address).query:
+            return None
+        assets = (self.path / "assets").resolve()
+        found = (assets / path.removeprefix(prefix)).resolve()
+        if found.is_file() and found.is_relative_to(assets) and found.suffix.lower() in ASSET_TYPES:
+            return found
+        return None
 
     def deck(self, language: str = SOURCE_LANGUAGE) -> list[Slide]:
         return self.slides.get(language) or self.slides[SOURCE_LANGUAGE]

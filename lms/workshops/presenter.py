@@ -7,10 +7,10 @@ so a trainer who loses the connection mid-session carries on."""
 from __future__ import annotations
 
 import base64
+import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import unquote
 
 import segno
 from flask import render_template
@@ -18,12 +18,11 @@ from flask_babel import force_locale
 from markupsafe import Markup
 
 from lms.catalogue import Course, Slide
+from lms.catalogue.model import ASSET_TYPES
 from lms.i18n import available_locales
 
 STATIC = Path(__file__).parent / "static"
 APP_STATIC = Path(__file__).parent.parent / "static"
-ASSET_TYPES = {".svg": "image/svg+xml", ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
-               ".gif": "image/gif", ".webp": "image/webp"}
 
 
 @dataclass(frozen=True)
@@ -60,6 +59,7 @@ def render_presenter(course: Course, language: str, *, view: str, title: str, ch
     return inline_assets(html, course) if standalone else html
 
 
+@functools.lru_cache(maxsize=None)  # the app's own files, which do not change while it runs
 def _read(path: Path) -> str:
     # </style> or </script> inside a file would end the element early; neither file has one.
     text = path.read_text(encoding="utf-8")
@@ -71,18 +71,14 @@ def _read(path: Path) -> str:
 def inline_assets(html: str, course: Course) -> str:
     """Each of the course's own images as a data: URI, so the file makes no request at all.
     Anything else a src points at is dropped (the loader allows only the course's assets)."""
-    assets = (course.path / "assets").resolve()
-    prefix = f"/courses/{course.id}/assets/"
-
     def replace(match: re.Match) -> str:
-        address = unquote(match.group(2))
+        address = match.group(2)
         if address.startswith("data:"):
             return match.group(0)
-        if address.startswith(prefix):
-            found = (assets / address.removeprefix(prefix)).resolve()
-            if found.is_file() and found.is_relative_to(assets) and found.suffix.lower() in ASSET_TYPES:
-                data = base64.b64encode(found.read_bytes()).decode("ascii")
-                return f'{match.group(1)}"data:{ASSET_TYPES[found.suffix.lower()]};base64,{data}"'
-        return f'{match.group(1)}""'
+        found = course.asset_at(address)
+        if found is None:
+            return f'{match.group(1)}""'
+        data = base64.b64encode(found.read_bytes()).decode("ascii")
+        return f'{match.group(1)}"data:{ASSET_TYPES[found.suffix.lower()]};base64,{data}"'
 
     return re.sub(r'(\bsrc=)"([^"]*)"', replace, html)

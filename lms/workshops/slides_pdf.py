@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 from markupsafe import Markup, escape
 
 from lms.catalogue import Course
+from lms.catalogue.model import ASSET_TYPES
 from lms.certify.render import _RENDER_LOCK, _font_config
 from lms.i18n import text_direction
 
@@ -57,21 +58,16 @@ class RefusedURL(Exception):
 def _fetcher(course: Course):
     from weasyprint.urls import URLFetcher, URLFetcherResponse
 
-    assets = (course.path / "assets").resolve()
-    prefix = f"/courses/{course.id}/assets/"
-
     class SlidesFetcher(URLFetcher):
         """The course's own assets (as lessons and slides address them); nothing else."""
 
         def fetch(self, url, headers=None):
             parts = urlsplit(url)
-            path = unquote(parts.path)
-            if url.startswith(ASSET_BASE) and path.startswith(prefix) and not parts.query:
-                found = (assets / path.removeprefix(prefix)).resolve()
-                if found.is_file() and found.is_relative_to(assets):
-                    mime = {".svg": "image/svg+xml", ".png": "image/png", ".jpg": "image/jpeg",
-                            ".jpeg": "image/jpeg"}.get(found.suffix.lower(), "application/octet-stream")
-                    return URLFetcherResponse(url, body=found.read_bytes(), headers={"Content-Type": mime})
+            found = course.asset_at(parts.path + (f"?{parts.query}" if parts.query else "")) \
+                if url.startswith(ASSET_BASE) else None
+            if found is not None:
+                return URLFetcherResponse(url, body=found.read_bytes(),
+                                          headers={"Content-Type": ASSET_TYPES[found.suffix.lower()]})
             raise RefusedURL(f"slides may not load {url[:200]}")
 
     return SlidesFetcher(fail_on_errors=False)
