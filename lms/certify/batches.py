@@ -42,26 +42,11 @@ def create_batch(db: Session, scope: Scope, *, kind: str, course_id: str | None,
     if len(ids) > MAX_CERTIFICATES:
         raise InvalidInput(_l("Choose a course, so that a batch has at most %(n)d certificates", n=MAX_CERTIFICATES), "course")
     ids.reverse()  # oldest first, as people expect a printed pile to run
-    return _new_batch(db, scope, kind, ids, requested_by)
+    return batch_of(db, scope, kind, ids, requested_by)
 
 
-def create_session_batch(db: Session, scope: Scope, workshop_id: int, *, requested_by: User) -> CertificateBatch:
-    """One PDF of the certificates a session's register recorded, in register order, for the
-    trainer to print and hand out. Whoever may change the session may ask for it."""
-    from lms.models import Attendance
-    from lms.workshops import services as workshops
-
-    workshop = workshops.get_workshop(db, scope, workshop_id)
-    if not workshops.may_change(scope, workshop):
-        raise OutOfScope()
-    ids = list(db.scalars(
-        select(Certificate.id).join(Attendance, Attendance.completion_id == Certificate.completion_id)
-        .where(Attendance.workshop_id == workshop.id, Certificate.revoked_at.is_(None))
-        .order_by(Attendance.checked_in_at, Attendance.id)))
-    return _new_batch(db, scope, "pdf", ids, requested_by)
-
-
-def _new_batch(db: Session, scope: Scope, kind: str, ids: list[int], requested_by: User) -> CertificateBatch:
+def batch_of(db: Session, scope: Scope, kind: str, ids: list[int], requested_by: User) -> CertificateBatch:
+    """A batch of these certificates, in this order; the caller has chosen them within its scope."""
     if not ids:
         raise InvalidInput(_l("There are no certificates to include"), "course")
     batch = CertificateBatch(organisation_id=scope.organisation_id, requested_by_id=requested_by.id, kind=kind,

@@ -39,6 +39,18 @@ def display_code(code: str) -> str:
     return f"{code[:5]}-{code[5:]}"
 
 
+def certificate_ids(db: Session, scope: Scope, workshop_id: int) -> list[int]:
+    """The certificates a session's register recorded (not revoked), in register order, for the
+    trainer to print and hand out. Whoever may change the session may have them."""
+    workshop = get_workshop(db, scope, workshop_id)
+    if not may_change(scope, workshop):
+        raise OutOfScope()
+    return list(db.scalars(
+        select(Certificate.id).join(Attendance, Attendance.completion_id == Certificate.completion_id)
+        .where(Attendance.workshop_id == workshop.id, Certificate.revoked_at.is_(None))
+        .order_by(Attendance.checked_in_at, Attendance.id)))
+
+
 def workshop_by_code(db: Session, typed_code: str) -> Workshop | None:
     """The session a code belongs to, whatever its state; None for a code that is no session's."""
     code = normalise_code(typed_code)

@@ -566,7 +566,8 @@ def session_certificates(organisation_id: int, workshop_id: int):
     if not ConfirmForm().validate_on_submit():
         abort(400)
     try:
-        batch = batches.create_session_batch(database, scope, workshop_id, requested_by=current_user)
+        batch = batches.batch_of(database, scope, "pdf", register.certificate_ids(database, scope, workshop_id),
+                                 current_user)
     except InvalidInput as problem:
         database.rollback()
         flash(str(problem.message))
