@@ -22,9 +22,10 @@ from lms.i18n import (lang_attributes, language_name, language_name_here, langua
 def create_app(overrides: dict | None = None, *, secret_required: bool = True) -> Flask:
     """secret_required=False lets the `lms` command run tools that sign nothing without
     LMS_SECRET_KEY; anything that serves requests still refuses to start without it."""
-    app = Flask(__name__, instance_path=str(settings.INSTANCE_DIR), instance_relative_config=False)
-    app.config.update(settings.from_environment(overrides, secret_required=secret_required))
-    app.config.update(overrides or {})
+    config = settings.from_environment(overrides, secret_required=secret_required)
+    config.update(overrides or {})
+    app = Flask(__name__, instance_path=str(config["INSTANCE_DIR"]), instance_relative_config=False)
+    app.config.update(config)
 
     if app.config["PROXY_FIX"]:
         # Only as many hops as there are proxies: a header from beyond them could be forged.

@@ -7,10 +7,26 @@ from __future__ import annotations
 
 import os
 import secrets
+import sys
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-INSTANCE_DIR = PROJECT_ROOT / "instance"
+PACKAGE_DIR = Path(__file__).resolve().parent
+# The folders beside lms/ in a checkout (migrations, courses, certificates, translations):
+# an installed wheel carries them as lms/shipped/ (setup.py), a checkout reads its own.
+SHIPPED_ROOT = PACKAGE_DIR / "shipped" if (PACKAGE_DIR / "shipped").is_dir() else PACKAGE_DIR.parent
+RUNNING_FROM_CHECKOUT = SHIPPED_ROOT == PACKAGE_DIR.parent
+
+
+def instance_dir() -> Path:
+    """Where this site's own files live (development secret, SQLite file, drawn certificates,
+    batches): LMS_INSTANCE_DIR, else instance/ in a checkout, else <prefix>/var/prevent-lms as
+    Flask does for an installed application; never inside the installed package."""
+    configured = os.environ.get("LMS_INSTANCE_DIR", "").strip()
+    if configured:
+        return Path(configured).resolve()
+    if RUNNING_FROM_CHECKOUT:
+        return SHIPPED_ROOT / "instance"
+    return Path(sys.prefix) / "var" / "prevent-lms"
 
 
 def _flag(name: str, default: bool) -> bool:
@@ -41,8 +57,9 @@ def _secret_key(env: str, required: bool) -> str | None:
             raise RuntimeError(SECRET_KEY_MISSING)
         return None
     # A development key that survives restarts, so sign-ins are not lost on reload.
-    INSTANCE_DIR.mkdir(exist_ok=True)
-    key_file = INSTANCE_DIR / "secret_key"
+    folder = instance_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    key_file = folder / "secret_key"
     if not key_file.exists():
         key_file.write_text(secrets.token_hex(32))
         key_file.chmod(0o600)
@@ -57,20 +74,26 @@ def from_environment(overrides: dict | None = None, *, secret_required: bool = T
     # Production unless told otherwise: a forgotten setting must not mean insecure cookies.
     env = overrides.get("LMS_ENV") or os.environ.get("LMS_ENV", "production")
     development = env != "production"
+    instance = instance_dir()
     return {
+        "INSTANCE_DIR": instance,
         "LMS_ENV": env,
         "SECRET_KEY": overrides.get("SECRET_KEY") or _secret_key(env, secret_required),
-        "DATABASE_URL": os.environ.get("LMS_DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'lms.sqlite3'}"),
-        # Public address used in emailed links (password reset, invites).
+        "DATABASE_URL": os.environ.get("LMS_DATABASE_URL", f"sqlite:///{instance / 'lms.sqlite3'}"),
+        # Database connections each process keeps open, and how many more it may open at a busy
+        # moment (PostgreSQL; gunicorn_config sets 2 a worker, which serves one request at a time).
+        "DB_POOL_SIZE": _count("LMS_DB_POOL_SIZE", 5),
+        "DB_POOL_OVERFLOW": _count("LMS_DB_POOL_OVERFLOW", 2),
         # Folders of course plugins, separated by ":" (os.pathsep); installed packages are found too.
-        "COURSE_PATHS": [Path(p) for p in os.environ.get("LMS_COURSE_PATHS", str(PROJECT_ROOT / "courses")).split(os.pathsep) if p],
+        "COURSE_PATHS": [Path(p) for p in os.environ.get("LMS_COURSE_PATHS", str(SHIPPED_ROOT / "courses")).split(os.pathsep) if p],
         # A completion this many days from expiry reopens its course as a refresher.
         "REFRESHER_DAYS": int(os.environ.get("LMS_REFRESHER_DAYS", "60")),
         "VERIFY_RATE_LIMIT": os.environ.get("LMS_VERIFY_RATE_LIMIT", "30 per minute;300 per hour"),
         # Drawn certificate PDFs, kept by a hash of their content.
-        "CERTIFICATE_CACHE_DIR": Path(os.environ.get("LMS_CERTIFICATE_CACHE_DIR", str(INSTANCE_DIR / "certificates"))),
+        "CERTIFICATE_CACHE_DIR": Path(os.environ.get("LMS_CERTIFICATE_CACHE_DIR", str(instance / "certificates"))),
         # Batches of certificates drawn for download, as one PDF or a ZIP.
-        "BATCH_DIR": Path(os.environ.get("LMS_BATCH_DIR", str(INSTANCE_DIR / "batches"))),
+        "BATCH_DIR": Path(os.environ.get("LMS_BATCH_DIR", str(instance / "batches"))),
+        # Public address used in emailed links (password reset, invites).
         "BASE_URL": os.environ.get("LMS_BASE_URL", "http://127.0.0.1:5000"),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
@@ -101,5 +124,5 @@ def from_environment(overrides: dict | None = None, *, secret_required: bool = T
         "PASSWORD_RESET_MAX_AGE": 60 * 60,
         "BABEL_DEFAULT_LOCALE": "en_GB",
         "BABEL_DEFAULT_TIMEZONE": os.environ.get("LMS_TIMEZONE", "Europe/London"),
-        "BABEL_TRANSLATION_DIRECTORIES": str(PROJECT_ROOT / "translations"),
+        "BABEL_TRANSLATION_DIRECTORIES": str(SHIPPED_ROOT / "translations"),
     }

@@ -186,7 +186,10 @@ def make_engine(url: str, **kwargs) -> Engine:
 
 
 def init_app(app: Flask) -> None:
-    engine = make_engine(app.config["DATABASE_URL"])
+    url = app.config["DATABASE_URL"]
+    pool = {} if url.startswith("sqlite") else {"pool_size": app.config["DB_POOL_SIZE"],
+                                                "max_overflow": app.config["DB_POOL_OVERFLOW"]}
+    engine = make_engine(url, **pool)
     app.extensions["lms.engine"] = engine
     app.extensions["lms.sessionmaker"] = sessionmaker(engine, expire_on_commit=False)
     app.before_request(_note_whether_the_request_reads)

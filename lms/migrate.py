@@ -4,12 +4,12 @@ from __future__ import annotations
 from alembic import command
 from alembic.config import Config
 
-from lms.config import PROJECT_ROOT
+from lms.config import SHIPPED_ROOT
 
 
 def alembic_config(database_url: str) -> Config:
-    config = Config(str(PROJECT_ROOT / "alembic.ini"))
-    config.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
+    config = Config(str(SHIPPED_ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(SHIPPED_ROOT / "migrations"))
     # ConfigParser treats % as interpolation; URLs may contain escaped characters.
     config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
     return config

@@ -9,9 +9,9 @@ import re
 import pytest
 
 from lms.catalogue import load_course
-from lms.config import PROJECT_ROOT
+from lms.config import SHIPPED_ROOT
 
-COURSES = PROJECT_ROOT / "courses"
+COURSES = SHIPPED_ROOT / "courses"
 SHIPPED = ["signs_of_radicalisation", "wrap", "web_guardians"]
 
 

@@ -17,9 +17,9 @@ import segno
 from jinja2 import FileSystemLoader, select_autoescape
 from jinja2.sandbox import SandboxedEnvironment
 
-from lms.config import PROJECT_ROOT
+from lms.config import SHIPPED_ROOT
 
-TEMPLATES_ROOT = PROJECT_ROOT / "certificates"
+TEMPLATES_ROOT = SHIPPED_ROOT / "certificates"
 DEFAULT_TEMPLATE = "classic"
 SCHEME = "lms-certificate"
 BASE_URL = f"{SCHEME}://template/"

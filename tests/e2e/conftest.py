@@ -12,7 +12,7 @@ import threading
 import pytest
 from werkzeug.serving import make_server
 
-from lms.config import PROJECT_ROOT
+from lms.config import SHIPPED_ROOT
 from tests.conftest import FIXTURE_COURSES, make_test_app
 from lms import db
 from lms.demo import load_demo
@@ -68,7 +68,7 @@ def live_server(sqlite_template, tmp_path_factory):
     shutil.copy(sqlite_template, path)
     # The real courses, so every lesson and slide is crawled, and the test course for its translation.
     app = make_test_app(f"sqlite:///{path}", TESTING=False, PROPAGATE_EXCEPTIONS=False,
-                        COURSE_PATHS=[PROJECT_ROOT / "courses", FIXTURE_COURSES])
+                        COURSE_PATHS=[SHIPPED_ROOT / "courses", FIXTURE_COURSES])
     with app.app_context():
         session = db.get_session()
         # With the courses, the demo has sessions (past and upcoming), so the crawl reaches them.
