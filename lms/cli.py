@@ -48,6 +48,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(slides_group)
     app.cli.add_command(translations_group)
     app.cli.add_command(reminders_group)
+    app.cli.add_command(worker_command)
 
 
 @click.group("db", help="The database schema.")
@@ -303,3 +304,21 @@ def reminders_send_due() -> None:
     click.echo(f"Reminders sent: {totals['sent']}; failed: {totals['failed']}.")
     if totals["failed"]:
         sys.exit(1)
+
+
+@click.command("worker", help="Run queued jobs (bulk certificates and other slow work) from Redis, until stopped.")
+@click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
+def worker_command(burst: bool) -> None:
+    from lms import jobs
+    from lms.config import SECRET_KEY_MISSING
+
+    if not current_app.config.get("SECRET_KEY"):
+        raise click.ClickException(SECRET_KEY_MISSING)
+    if not current_app.config["REDIS_URL"]:
+        raise click.ClickException("LMS_REDIS_URL is not set: without Redis, each job runs in a process the web app "
+                                   "starts itself, and there is no queue for a worker to take jobs from.")
+    try:
+        jobs.redis_connection(current_app.config["REDIS_URL"]).ping()
+    except Exception as error:
+        raise click.ClickException(f"Cannot reach the Redis at LMS_REDIS_URL: {error}")
+    jobs.work(current_app._get_current_object(), burst=burst)

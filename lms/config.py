@@ -104,6 +104,8 @@ def from_environment(overrides: dict | None = None, *, secret_required: bool = T
         "PERMANENT_SESSION_LIFETIME": 60 * 60 * 12,
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
         "WTF_CSRF_TIME_LIMIT": None,  # a learner may leave a form open for a long lesson
+        # The job queue (RQ); unset, each job runs in a process the web app starts (lms.jobs).
+        "REDIS_URL": os.environ.get("LMS_REDIS_URL", "").strip(),
         "RATELIMIT_STORAGE_URI": os.environ.get("LMS_RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_ENABLED": _flag("LMS_RATELIMIT_ENABLED", True),
         # If Redis goes away, each worker counts on its own for a while rather than refusing everyone.

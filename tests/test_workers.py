@@ -52,6 +52,10 @@ class Server:
         raise AssertionError("gunicorn did not start")
 
     def request(self, method: str, path: str, fields: dict | None = None, cookies: dict | None = None):
+        status, body = self.request_bytes(method, path, fields, cookies)
+        return status, body.decode()
+
+    def request_bytes(self, method: str, path: str, fields: dict | None = None, cookies: dict | None = None):
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
         headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in (cookies or {}).items())}
         body = None
@@ -60,7 +64,7 @@ class Server:
             headers["Content-Type"] = "application/x-www-form-urlencoded"
         connection.request(method, path, body=body, headers=headers)
         response = connection.getresponse()
-        data = response.read().decode()
+        data = response.read()
         connection.close()
         if cookies is not None:
             for header, value in response.getheaders():

@@ -1,24 +1,23 @@
 """Drawing many certificates at once, off the request path.
 
-A request only records a batch and starts `python -m lms.certify.batches <id>` as a
-separate, lower-priority process, so drawing hundreds of PDFs never holds up anyone's
-page: the person who asked watches a progress page instead.
+A request only records a batch and puts `draw_batch` on the job queue (lms.jobs), so drawing
+hundreds of PDFs never holds up anyone's page: the person who asked watches a progress page
+instead. The file is written to LMS_BATCH_DIR, which every app host must share.
 """
 from __future__ import annotations
 
 import logging
 import os
-import subprocess
-import sys
 import tempfile
 import zipfile
 from pathlib import Path
 
-from flask import Flask
+from flask import Flask, current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from lms import jobs
 from lms.certify import codes, render, services
 from lms.db import utcnow
 from lms.errors import InvalidInput, OutOfScope
@@ -70,17 +69,8 @@ def output_path(folder: Path, batch: CertificateBatch) -> Path:
     return folder / f"batch-{batch.id}.{batch.kind}"
 
 
-def start(app: Flask, batch_id: int) -> subprocess.Popen:
-    """Run the batch in its own process, with this app's settings."""
-    config = app.config
-    env = {
-        **os.environ,
-        "LMS_DATABASE_URL": config["DATABASE_URL"], "LMS_SECRET_KEY": config["SECRET_KEY"], "LMS_ENV": config["LMS_ENV"],
-        "LMS_COURSE_PATHS": os.pathsep.join(str(p) for p in config["COURSE_PATHS"]), "LMS_BASE_URL": config["BASE_URL"],
-        "LMS_CERTIFICATE_CACHE_DIR": str(config["CERTIFICATE_CACHE_DIR"]), "LMS_BATCH_DIR": str(config["BATCH_DIR"]),
-    }
-    return subprocess.Popen([sys.executable, "-m", "lms.certify.batches", str(batch_id)], env=env,
-                            stdin=subprocess.DEVNULL, start_new_session=True)
+def start(app: Flask, batch_id: int) -> None:
+    jobs.enqueue(app, draw_batch, batch_id)
 
 
 def _set(db: Session, batch: CertificateBatch, **values) -> None:
@@ -89,34 +79,47 @@ def _set(db: Session, batch: CertificateBatch, **values) -> None:
     db.commit()
 
 
-def run(app: Flask, batch_id: int) -> None:
+def draw_batch(batch_id: int) -> None:
+    """The queued task. Run again after a failed attempt, it starts the drawing afresh."""
     from lms import db as database_module
 
+    app = current_app._get_current_object()
     with app.test_request_context():
         db = database_module.get_session()
         batch = db.get(CertificateBatch, batch_id)
-        if batch is None or batch.status != "queued":
+        if batch is None or batch.status in ("done", "failed"):
             return
-        _set(db, batch, status="running")
+        _set(db, batch, status="running", done=0)
         try:
             _draw(app, db, batch)
         except Exception as error:  # the person waiting must see that it failed, whatever failed
             log.exception("certificate batch %s failed", batch_id)
             db.rollback()
-            _set(db, batch, status="failed", error=str(error)[:500], finished_at=utcnow())
-        else:
-            _set(db, batch, status="done", finished_at=utcnow())
+            if jobs.final_attempt():
+                _set(db, batch, status="failed", error=str(error)[:500], finished_at=utcnow())
+            else:
+                _set(db, batch, status="queued", error=str(error)[:500])
+            raise
+        _set(db, batch, status="done", finished_at=utcnow())
 
 
 def _draw(app: Flask, db: Session, batch: CertificateBatch) -> None:
-    catalogue = app.extensions["lms.catalogue"]
-    cache = services.PdfCache(app.config["CERTIFICATE_CACHE_DIR"])
     folder = Path(app.config["BATCH_DIR"])
     folder.mkdir(parents=True, exist_ok=True)
     certificates = {c.id: c for c in db.scalars(select(Certificate).where(Certificate.id.in_(batch.certificate_ids)))}
     ordered = [certificates[i] for i in batch.certificate_ids if i in certificates]
     handle, temporary = tempfile.mkstemp(dir=folder, suffix=".part")
     os.close(handle)
+    try:
+        _write(app, db, batch, ordered, Path(temporary))
+    finally:
+        Path(temporary).unlink(missing_ok=True)
+    batch.done = len(ordered)
+
+
+def _write(app: Flask, db: Session, batch: CertificateBatch, ordered: list[Certificate], temporary: Path) -> None:
+    catalogue = app.extensions["lms.catalogue"]
+    cache = services.PdfCache(app.config["CERTIFICATE_CACHE_DIR"])
     every = max(1, len(ordered) // 50)  # about fifty progress updates, whatever the size
     if batch.kind == "zip":
         with zipfile.ZipFile(temporary, "w", compression=zipfile.ZIP_STORED) as archive:
@@ -134,18 +137,5 @@ def _draw(app: Flask, db: Session, batch: CertificateBatch) -> None:
             documents.append(render.draw_document(drawing.html, drawing.fetcher()))
             if number % every == 0:
                 _set(db, batch, done=number)
-        Path(temporary).write_bytes(render.join_documents(documents))
-    os.replace(temporary, output_path(folder, batch))
-    batch.done = len(ordered)
-
-
-def main(argv: list[str]) -> None:
-    from lms import create_app
-
-    os.nice(10)  # second place to page requests on a shared machine
-    logging.basicConfig(level=logging.INFO)
-    run(create_app(), int(argv[0]))
-
-
-if __name__ == "__main__":
-    main(sys.argv[1:])
+        temporary.write_bytes(render.join_documents(documents))
+    os.replace(temporary, output_path(temporary.parent, batch))

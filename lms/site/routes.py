@@ -52,6 +52,8 @@ def readyz():
     storage = current_app.config.get("RATELIMIT_STORAGE_URI", "")
     if storage.startswith(("redis://", "rediss://")):
         checks["redis"] = "ok" if services.redis_reachable(storage) else "unreachable"
+    if current_app.config.get("REDIS_URL"):
+        checks["job_queue"] = "ok" if services.redis_reachable(current_app.config["REDIS_URL"]) else "unreachable"
     catalogue = current_app.extensions["lms.catalogue"]
     checks["catalogue"] = "ok" if catalogue.courses else "no courses"
     ready = all(value == "ok" for value in checks.values())
