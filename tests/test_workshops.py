@@ -209,6 +209,31 @@ def test_the_sessions_slides_download_as_pdf_and_are_drawn_once(app, client, nor
     handout = client.get(f"/org/{north}/sessions/{workshop_id}/slides.pdf?handout=1")
     assert slides.status_code == handout.status_code == 200
     assert slides.data.startswith(b"%PDF") and handout.data.startswith(b"%PDF") and slides.data != handout.data
-    cached = sorted(path.name for path in (app.config["CERTIFICATE_CACHE_DIR"] / "slides").iterdir())
+    cached = sorted(path.name for path in (app.config["BATCH_DIR"] / "slides").glob("*.pdf"))
     assert len(cached) == 2 and all(name.startswith("tiny-") for name in cached)
     assert client.get(f"/org/{north}/sessions/{workshop_id}/slides.pdf").data == slides.data
+
+
+def test_scheduling_a_session_has_its_decks_drawn_ahead_once(app, client, north, monkeypatch):
+    from lms import jobs
+    from lms.workshops import slides_pdf
+
+    queued = []
+    monkeypatch.setattr(jobs, "enqueue", lambda app, task, *args: queued.append((task, args)))
+    workshop_id = _one_session(app, client, north, language="en")
+    assert queued == [(slides_pdf.draw_decks, ("tiny", "en"))]
+    with app.app_context():
+        slides_pdf.draw_decks("tiny", "en")  # what the worker does
+        slides_pdf.draw_decks("withdrawn-course", "en")  # a course gone since: nothing to draw, no error
+    drawn = sorted(path.name for path in (app.config["BATCH_DIR"] / "slides").glob("*.pdf"))
+    assert [name.rsplit("-", 1)[1] for name in drawn] == ["handout.pdf", "slides.pdf"]
+
+    # Already drawn: another session of the same deck, or a change to this one, queues nothing.
+    client.sign_in("orgadmin@example.org")
+    assert client.submit(f"/org/{north}/sessions/{workshop_id}/edit", _form(venue="Library")).status_code == 302
+    client.sign_out()
+    _one_session(app, client, north, language="en")
+    assert len(queued) == 1
+    client.sign_in("orgadmin@example.org")
+    slides = client.get(f"/org/{north}/sessions/{workshop_id}/slides.pdf")
+    assert slides.status_code == 200 and slides.data == (app.config["BATCH_DIR"] / "slides" / drawn[1]).read_bytes()

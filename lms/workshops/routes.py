@@ -17,7 +17,7 @@ from flask_login import current_user, login_required
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
 
-from lms import db
+from lms import db, jobs
 from lms.certify import batches
 from lms.certify.routes import send_certificate
 from lms.db import utcnow
@@ -91,6 +91,12 @@ def sessions(organisation_id: int):
                            feed_url=_feed_url(current_user))
 
 
+def _draw_decks_ahead(course_id: str, language: str) -> None:
+    course = _catalogue().get(course_id)
+    if course is not None and slides_pdf.decks_missing(current_app, course, language):
+        jobs.enqueue(current_app._get_current_object(), slides_pdf.draw_decks, course_id, language)
+
+
 @blueprint.route("/org/<int:organisation_id>/sessions/new", methods=["GET", "POST"])
 @login_required
 def schedule(organisation_id: int):
@@ -104,6 +110,7 @@ def schedule(organisation_id: int):
             show_error(form, problem)
         else:
             database.commit()
+            _draw_decks_ahead(workshop.course_id, workshop.language)
             flash(_("The session is scheduled."))
             return redirect(url_for("workshops.session", organisation_id=organisation_id, workshop_id=workshop.id))
     return _edit_page(scope, form)
@@ -132,11 +139,13 @@ def edit(organisation_id: int, workshop_id: int):
         trainer="" if plan.trainer_id == current_user.id else str(plan.trainer_id or ""), notes=plan.notes))
     if form.validate_on_submit():
         try:
-            services.change(database, scope, current_user, _catalogue().all(), workshop_id, form.plan(), _zone())
+            changed = services.change(database, scope, current_user, _catalogue().all(), workshop_id, form.plan(),
+                                      _zone())
         except InvalidInput as problem:
             show_error(form, problem)
         else:
             database.commit()
+            _draw_decks_ahead(changed.course_id, changed.language)
             flash(_("The session has been changed."))
             return redirect(url_for("workshops.session", organisation_id=organisation_id, workshop_id=workshop_id))
     return _edit_page(scope, form, workshop)
@@ -591,7 +600,7 @@ def slides_download(organisation_id: int, workshop_id: int):
     _, _, workshop, course = _workshop_and_course(organisation_id, workshop_id)
     handout = request.args.get("handout") == "1"
     path = slides_pdf.cached_deck(course, workshop.language, handout=handout,
-                                  folder=current_app.config["CERTIFICATE_CACHE_DIR"] / "slides")
+                                  folder=slides_pdf.deck_folder(current_app))
     name = f"{course.id}-{workshop.language}-{'handout' if handout else 'slides'}.pdf"
     return send_file(path, mimetype="application/pdf", as_attachment=True, download_name=name)
 

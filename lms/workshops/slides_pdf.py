@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from flask import Flask, current_app
 from markupsafe import Markup, escape
 
 from lms.catalogue import Course
@@ -109,16 +110,42 @@ def write_deck(course: Course, language: str, out: Path, *, handout: bool = Fals
     return len(data)
 
 
-def cached_deck(course: Course, language: str, *, handout: bool, folder: Path) -> Path:
-    """The deck's PDF from a file cache keyed by the course version (which carries a hash of
-    its content), so each deck is drawn once per version and language, not per download."""
+def deck_folder(app: Flask) -> Path:
+    """Decks live with the other files jobs draw for download, which every app host sees."""
+    return Path(app.config["BATCH_DIR"]) / "slides"
+
+
+def deck_path(course: Course, language: str, *, handout: bool, folder: Path) -> Path:
+    """Keyed by the course version (which carries a hash of its content), so each deck is
+    drawn once per version and language, not per download."""
     shown = language if language in course.slides else "en"
     kind = "handout" if handout else "slides"
     safe_version = "".join(ch if ch.isalnum() or ch in ".+-" else "_" for ch in course.version)
-    path = folder / f"{course.id}-{safe_version}-{shown}-{kind}.pdf"
+    return folder / f"{course.id}-{safe_version}-{shown}-{kind}.pdf"
+
+
+def cached_deck(course: Course, language: str, *, handout: bool, folder: Path) -> Path:
+    """The deck's PDF, drawn now if no job has drawn it yet."""
+    path = deck_path(course, language, handout=handout, folder=folder)
     if not path.exists():
         folder.mkdir(parents=True, exist_ok=True)
         partial = path.with_suffix(f".{os.getpid()}.part")
+        shown = language if language in course.slides else "en"
         partial.write_bytes(render_deck(course, shown, handout=handout))
         partial.replace(path)  # atomic: a reader never sees half a file
     return path
+
+
+def decks_missing(app: Flask, course: Course, language: str) -> bool:
+    return not all(deck_path(course, language, handout=handout, folder=deck_folder(app)).exists()
+                   for handout in (False, True))
+
+
+def draw_decks(course_id: str, language: str) -> None:
+    """The queued task, started when a session is scheduled or changed: the session's slides
+    and handout are drawn before the trainer asks, so the download does not wait for them."""
+    course = current_app.extensions["lms.catalogue"].get(course_id)
+    if course is None:  # the course was withdrawn since: nothing to draw
+        return
+    for handout in (False, True):
+        cached_deck(course, language, handout=handout, folder=deck_folder(current_app))
