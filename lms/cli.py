@@ -8,8 +8,12 @@ import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, ScriptInfo
 
+from sqlalchemy.exc import OperationalError
+
 from lms import db
 from lms.errors import InvalidInput
+
+LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's error code for a lock_timeout that ran out
 
 
 def main() -> None:
@@ -51,7 +55,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(worker_command)
 
 
-@click.group("db", help="The database schema.")
+@click.group("db", help="The database: schema, backups and restores.")
 def db_group() -> None:
     pass
 
@@ -66,8 +70,119 @@ def db_upgrade(revision: str) -> None:
         from pathlib import Path
 
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    upgrade(url, revision)
+    try:
+        upgrade(url, revision)
+    except RuntimeError as problem:
+        raise click.ClickException(str(problem))
+    except OperationalError as problem:
+        if getattr(problem.orig, "sqlstate", None) != LOCK_NOT_AVAILABLE:
+            raise
+        raise click.ClickException(
+            "A migration could not lock a table within LMS_MIGRATION_LOCK_TIMEOUT: another transaction holds it "
+            "(a long report or export?). Nothing was changed; run `lms db upgrade` again.")
     click.echo("Database is up to date.")
+
+
+@db_group.command("backup", help="Write a consistent copy of the database (LMS_DATABASE_URL) while the app runs: "
+                                 "an SQLite file, or a pg_dump archive (custom format).")
+@click.argument("out_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Replace OUT_FILE (and the counts file) if it exists.")
+@click.option("--counts", "counts_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write each table's row count, from the same snapshot, to this JSON file "
+                   "(for `lms db compare` after a restore).")
+def db_backup(out_file: Path, force: bool, counts_file: Path | None) -> None:
+    from lms.backup import BackupError, backup, shown
+
+    url = current_app.config["DATABASE_URL"]
+    try:
+        outcome = backup(url, out_file, force=force, counts_out=counts_file)
+    except BackupError as problem:
+        raise click.ClickException(str(problem))
+    click.echo(f"Backed up {shown(url)} to {outcome.path} ({outcome.path.stat().st_size:,} bytes; "
+               f"{outcome.tables} tables, {outcome.rows:,} rows) in {outcome.seconds:.2f} s.")
+
+
+@db_group.command("restore", help="Restore a backup from `lms db backup` into a new, empty database.")
+@click.argument("in_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--into", "into", required=True, metavar="URL",
+              help="The empty database to restore into: sqlite:///path or postgresql+psycopg://user@host/name.")
+def db_restore(in_file: Path, into: str) -> None:
+    from lms.backup import BackupError, restore, shown
+
+    try:
+        outcome = restore(in_file, into)
+    except BackupError as problem:
+        raise click.ClickException(str(problem))
+    click.echo(f"Restored {outcome.path} into {shown(into)} ({outcome.tables} tables, {outcome.rows:,} rows) "
+               f"in {outcome.seconds:.2f} s.")
+
+
+@db_group.command("counts", help="Each table's row count.")
+@click.option("--url", default=None, help="Another database than LMS_DATABASE_URL's.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def db_counts(url: str | None, as_json: bool) -> None:
+    import json
+
+    from lms.backup import BackupError, table_counts
+
+    try:
+        counts = table_counts(url or current_app.config["DATABASE_URL"])
+    except BackupError as problem:
+        raise click.ClickException(str(problem))
+    if as_json:
+        click.echo(json.dumps(counts, indent=2, sort_keys=True))
+        return
+    width = max(map(len, counts))
+    for name, count in counts.items():
+        click.echo(f"{name:<{width}}  {'missing' if count is None else f'{count:>9,}'}")
+
+
+@db_group.command("compare", help="Compare the row counts of two databases (URLs) or counts files; "
+                                  "exit 1 naming each table that differs.")
+@click.argument("first")
+@click.argument("second")
+def db_compare(first: str, second: str) -> None:
+    from lms.backup import BackupError, differences, load_counts, shown
+
+    try:
+        a, b = load_counts(first), load_counts(second)
+    except BackupError as problem:
+        raise click.ClickException(str(problem))
+    names = [shown(x) if "://" in x else x for x in (first, second)]
+    differing = differences(a, b)
+    if not differing:
+        click.echo(f"All {len(a)} tables match ({sum(c or 0 for c in a.values()):,} rows).")
+        return
+    for name, in_a, in_b in differing:
+        click.echo(f"{name}: {'missing' if in_a is None else in_a} in {names[0]}, "
+                   f"{'missing' if in_b is None else in_b} in {names[1]}")
+    raise click.ClickException(f"{len(differing)} of {len(set(a) | set(b))} tables differ: "
+                               + ", ".join(name for name, _, _ in differing) + ".")
+
+
+@db_group.command("create-scratch", help="Create an empty PostgreSQL database for a restore check "
+                                         "(replacing one left by an interrupted check; never any other).")
+@click.argument("url")
+def db_create_scratch(url: str) -> None:
+    from lms.backup import BackupError, create_scratch, shown
+
+    try:
+        create_scratch(url)
+    except BackupError as problem:
+        raise click.ClickException(str(problem))
+    click.echo(f"Created the scratch database {shown(url)}.")
+
+
+@db_group.command("drop-scratch", help="Drop a database made by `lms db create-scratch` (and refuse any other).")
+@click.argument("url")
+def db_drop_scratch(url: str) -> None:
+    from lms.backup import BackupError, drop_scratch, shown
+
+    try:
+        dropped = drop_scratch(url)
+    except BackupError as problem:
+        raise click.ClickException(str(problem))
+    click.echo(f"Dropped the scratch database {shown(url)}." if dropped else f"There is no database {shown(url)}.")
 
 
 @click.group("users", help="People's accounts.")
