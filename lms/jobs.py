@@ -13,6 +13,7 @@ rather than "failed".
 from __future__ import annotations
 
 import contextvars
+import functools
 import importlib
 import json
 import logging
@@ -22,7 +23,8 @@ import sys
 import time
 from collections.abc import Callable
 
-from flask import Flask
+from flask import Flask, current_app
+from sqlalchemy.orm import Session
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +65,55 @@ def enqueue(app: Flask, task: Callable, *args: int | str) -> None:
         return
     subprocess.Popen([sys.executable, "-m", "lms.jobs", name, json.dumps(list(args))], env=_environment_for(app),
                      stdin=subprocess.DEVNULL, start_new_session=True)
+
+
+def submit(db: Session, app: Flask, task: Callable, *, organisation_id: int | None, requested_by_id: int | None,
+           params: dict, total: int = 0):
+    """Record a job that someone will follow on a page, then queue it. The record is committed
+    first, so that a worker on another host finds it."""
+    from lms.models import Job
+
+    job = Job(organisation_id=organisation_id, requested_by_id=requested_by_id, task=task_name(task), params=params,
+              total=total)
+    db.add(job)
+    db.commit()
+    enqueue(app, task, job.id)
+    return job
+
+
+def tracked(work: Callable) -> Callable:
+    """A task for a Job record: work(db, job) does the work and may update job.done and
+    job.result; this keeps the status and the error for the person waiting. The task is
+    queued with the job's id (see submit)."""
+    @functools.wraps(work)
+    def task(job_id: int) -> None:
+        from lms import db as database
+        from lms.db import utcnow
+        from lms.models import Job
+
+        # A request context, as some work builds links and speaks the person's language.
+        with current_app.test_request_context():
+            db = database.get_session()
+            job = db.get(Job, job_id)
+            if job is None or job.status in ("done", "failed"):
+                return
+            job.status = "running"
+            db.commit()
+            try:
+                work(db, job)
+            except Exception as error:
+                log.exception("job %s (%s) failed", job_id, job.task)
+                db.rollback()
+                job.error = str(error)[:500]
+                job.status = "failed" if final_attempt() else "queued"
+                job.finished_at = utcnow() if job.status == "failed" else None
+                db.commit()
+                raise
+            job.status = "done"
+            job.finished_at = utcnow()
+            db.commit()
+
+    return task
 
 
 def redis_connection(url: str):

@@ -89,6 +89,7 @@ def make_test_app(database_url: str, **overrides):
         # Drawn PDFs go to a folder of the test's own, never the checkout's instance/.
         "CERTIFICATE_CACHE_DIR": Path(tempfile.mkdtemp(prefix="lms-test-cache-")),
         "BATCH_DIR": Path(tempfile.mkdtemp(prefix="lms-test-batches-")),
+        "STATIC_CACHE_DIR": Path(tempfile.mkdtemp(prefix="lms-test-static-")),
     }
     config.update(overrides)
     return create_app(config)
@@ -184,3 +185,24 @@ def snapshot(app) -> dict:
 
 def text_of(response) -> str:
     return html.unescape(response.get_data(as_text=True))
+
+
+@pytest.fixture
+def queued_jobs(app, monkeypatch):
+    """Jobs that requests put on the queue are held, and run when the test calls the returned
+    function: after the request, in an app context of their own, as a worker would."""
+    from lms import jobs
+
+    queue = []
+    monkeypatch.setattr(jobs, "enqueue", lambda _app, task, *args: queue.append((task, args)))
+
+    def run_queued() -> int:
+        count = 0
+        while queue:
+            task, args = queue.pop(0)
+            with app.app_context():
+                task(*args)
+            count += 1
+        return count
+
+    return run_queued

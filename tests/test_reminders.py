@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from lms.db import utcnow
@@ -42,12 +43,13 @@ def test_preview_shows_who_and_what_before_anything_is_sent(app, client, demo):
     assert snapshot(app) == before and client.outbox == []
 
 
-def test_sending_emails_each_person_in_their_language_once_a_week(app, client, demo):
+def test_sending_emails_each_person_in_their_language_once_a_week(app, client, demo, queued_jobs):
     ids = setup_housing(app, demo)
     client.sign_in("champion@example.org")
     path = reminders_path(demo, f"course={TINY}&status=overdue")
     response = client.submit(path)
-    assert response.status_code == 302
+    assert response.status_code == 302 and client.outbox == []  # the request only queues the send
+    assert queued_jobs() == 1
     assert len(client.outbox) == 1
     message = client.outbox[0]
     body = message.get_content()
@@ -65,6 +67,7 @@ def test_sending_emails_each_person_in_their_language_once_a_week(app, client, d
     page = text_of(client.get(reminders_path(demo, f"course={TINY}")))
     assert "1 person in this list was reminded" in page
     client.submit(reminders_path(demo, f"course={TINY}"))
+    queued_jobs()
     recipients = [message["To"] for message in client.outbox]
     assert len(recipients) == 3
     assert not any("zofia" in address for address in recipients)
@@ -74,6 +77,7 @@ def test_sending_emails_each_person_in_their_language_once_a_week(app, client, d
     # A second send the same week reaches nobody.
     client.outbox.clear()
     client.submit(reminders_path(demo, f"course={TINY}"))
+    queued_jobs()
     assert client.outbox == []
 
     # A week later they can be reminded again.
@@ -82,6 +86,7 @@ def test_sending_emails_each_person_in_their_language_once_a_week(app, client, d
             reminder.sent_at = utcnow() - timedelta(days=8)
         session.commit()
     client.submit(reminders_path(demo, f"course={TINY}"))
+    queued_jobs()
     assert len(client.outbox) == 4
 
     with database(app) as session:
@@ -138,12 +143,16 @@ def test_send_due_reminds_people_whose_completion_is_expiring(app, demo):
         assert event.action == "scheduled_reminders" and event.actor_id is None and event.details["sent"] == 1
 
 
-def test_two_champions_sending_at_once_email_each_person_once(app, demo):
-    """Two real concurrent sends of the same reminders: nobody may get two emails."""
+def test_two_champions_sending_at_once_email_each_person_once(app, demo, monkeypatch):
+    """Two real concurrent sends of the same reminders, run by two workers at the same moment:
+    nobody may get two emails."""
     import threading
 
+    from lms import jobs
     from tests.conftest import FormClient
 
+    queued = []
+    monkeypatch.setattr(jobs, "enqueue", lambda _app, task, *args: queued.append((task, args)))
     setup_housing(app, demo)
     # The champion, and the org admin at the same moment, both remind Housing.
     path = reminders_path(demo, f"course={TINY}&team={team(demo, 'Housing')}")
@@ -152,19 +161,20 @@ def test_two_champions_sending_at_once_email_each_person_once(app, demo):
         sender = FormClient(app.test_client(), app.config["MAIL_OUTBOX"])
         sender.sign_in(email)
         senders.append((sender, sender.csrf_token(path)))
+    assert [sender.post(path, data={"csrf_token": token}).status_code for sender, token in senders] == [302, 302]
+    assert len(queued) == 2
     barrier = threading.Barrier(2)
-    statuses = []
 
-    def send(sender, token):
+    def work(task, args):
         barrier.wait()
-        statuses.append(sender.post(path, data={"csrf_token": token}).status_code)
+        with app.app_context():
+            task(*args)
 
-    threads = [threading.Thread(target=send, args=pair) for pair in senders]
+    threads = [threading.Thread(target=work, args=job) for job in queued]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert statuses == [302, 302]
     recipients = [message["To"] for message in app.config["MAIL_OUTBOX"]]
     assert len(recipients) == len(set(recipients)) == 4  # Zofia, Ayesha, Lena and the champion
     with database(app) as session:
@@ -201,16 +211,56 @@ def test_an_email_that_fails_is_not_recorded_as_sent(app, demo):
         assert zofia not in reminded  # so the next send tries her again
 
 
-def test_a_long_list_is_sent_in_batches(app, client, demo, monkeypatch):
+def test_a_long_list_is_sent_whole_by_a_job_the_champion_can_follow(app, client, demo, queued_jobs, monkeypatch):
+    from lms import jobs
+    from lms.models import Job
     from lms.reports import reminders
 
-    monkeypatch.setattr(reminders, "BATCH_SIZE", 2)
+    monkeypatch.setattr(reminders, "PROGRESS_EVERY", 1)
     setup_housing(app, demo)
     client.sign_in("champion@example.org")
     path = reminders_path(demo, f"course={TINY}")
-    preview = text_of(client.get(path))
-    assert "Reminders go out 2 at a time" in preview and "Send 2 reminders" in preview
-    for expected_total in (2, 4, 4):
-        client.submit(path)
-        assert len(client.outbox) == expected_total
+    assert "Send 4 reminders" in text_of(client.get(path))
+    response = client.submit(path)
+    job_page = response.headers["Location"]
+    assert "/reports/reminders/" in job_page
+    waiting = text_of(client.get(job_page))
+    assert "Sending 0 of 4 reminders" in waiting and "You can leave this page" in waiting
+
+    # The first attempt fails (an email that fails alone is counted, not fatal; a lost database is).
+    def first_attempt_fails(*args, **kwargs):
+        raise ConnectionError("database went away")
+
+    monkeypatch.setattr(reminders, "lock_reminders", first_attempt_fails)
+    token = jobs._final_attempt.set(False)
+    try:
+        with pytest.raises(ConnectionError):
+            queued_jobs()
+    finally:
+        jobs._final_attempt.reset(token)
+    monkeypatch.undo()
+    monkeypatch.setattr(reminders, "PROGRESS_EVERY", 1)
+    assert "being sent again" in text_of(client.get(job_page)) and client.outbox == []
+
+    # The retry sends all four.
+    with database(app) as session:
+        job_id = session.scalars(select(Job.id)).one()
+    with app.app_context():
+        reminders.send_reminders_job(job_id)
+    done = text_of(client.get(job_page))
+    assert "Reminders sent: 4." in done and "could not be sent" not in done
+    assert len(client.outbox) == 4
     assert "Nobody in this list needs a reminder now" in text_of(client.get(path))
+    # Run again by a late retry, a finished job sends nothing more.
+    with app.app_context():
+        reminders.send_reminders_job(job_id)
+    assert len(client.outbox) == 4
+
+    # Another champion's or organisation's people cannot follow it.
+    client.sign_out()
+    client.sign_in("eastgate-admin@example.org")
+    assert client.get(job_page).status_code == 404
+    client.sign_out()
+    client.sign_in("orgadmin@example.org")  # manages Northmoor: may follow any of its sends
+    assert "Reminders sent: 4." in text_of(client.get(job_page))
+    assert client.get(job_page.rsplit("/", 1)[0] + "/999999").status_code == 404

@@ -187,12 +187,13 @@ def test_the_dashboard_has_no_revoked_column_until_something_is_revoked(client, 
     assert ">Revoked<" not in page
 
 
-def test_revoked_people_are_reminded_to_take_the_course_again(app, client, demo, histories):
+def test_revoked_people_are_reminded_to_take_the_course_again(app, client, demo, histories, queued_jobs):
     client.sign_in("champion@example.org")  # champions Housing
     path = f"/org/{northmoor(demo)}/reports/reminders?course={TINY}&status=revoked"
     preview = text_of(client.get(path))
     assert "Rita Revoked" in preview and "Vera Again" in preview and "Cleo Clean" not in preview
     client.submit(path)
+    queued_jobs()
     recipients = sorted(message["To"] for message in client.outbox)
     assert len(recipients) == 2 and "rita" in recipients[0] and "vera" in recipients[1]
     body = client.outbox[0].get_content()

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from lms.certify import batches
 from lms.learn import services as learn
-from lms.models import Attendance, Certificate, Membership, User
+from lms.models import Attendance, Certificate, Job, Membership, User
 from lms.people.scope import scope_for
 from lms.training import services as training
 from lms.workshops import services as workshops
@@ -102,6 +102,9 @@ CHECKED = {
     "reports.export_xlsx": [(EAST_ADMIN, "GET", "/org/{north}/reports/people.xlsx", None)],
     "reports.reminder_preview": [(EAST_ADMIN, "GET", "/org/{north}/reports/reminders", None)],
     "reports.send_reminders": [(EAST_ADMIN, "POST", "/org/{north}/reports/reminders", {})],
+    "reports.reminder_job": [(EAST_ADMIN, "GET", "/org/{north}/reports/reminders/{reminder_job}", None),
+                             (EAST_ADMIN, "GET", "/org/{east}/reports/reminders/{reminder_job}", None),
+                             (HOUSING_CHAMPION, "GET", "/org/{north}/reports/reminders/{reminder_job}", None)],
     "training.settings": [(EAST_ADMIN, "GET", "/org/{north}/training", None)],
     "training.save_offered": [(EAST_ADMIN, "POST", "/org/{north}/training/courses", {"courses": "tiny"})],
     "training.add_requirement": [(EAST_ADMIN, "POST", "/org/{north}/training/requirements",
@@ -204,11 +207,16 @@ def targets(app, world):  # noqa: F811 - world is the imported fixture
                                            ZoneInfo("Europe/London"))
         attendance = Attendance(workshop_id=workshop.id, name="Lena Kowalska", user_id=learner.id)
         session.add(attendance)
+        # The org admin's reminders: not the Housing champion's to follow, nor another organisation's.
+        reminder_job = Job(organisation_id=world["north"], requested_by_id=admin.id,
+                           task="lms.reports.reminders:send_reminders_job", params={"filters": {"course_id": "tiny"}})
+        session.add(reminder_job)
         session.commit()
         assert session.scalars(select(Membership).where(Membership.user_id == learner.id)).first()
         return {**world, "attempt": attempt.id, "code": certificate.code, "certificate": certificate.id,
                 "batch": batch.id, "requirement": requirement.id, "workshop": workshop.id,
-                "east_workshop": east_workshop.id, "attendance": attendance.id}
+                "east_workshop": east_workshop.id, "attendance": attendance.id,
+                "reminder_job": reminder_job.id}
 
 
 @pytest.mark.parametrize("endpoint,as_,method,path,form", CASES,

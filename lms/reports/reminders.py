@@ -15,13 +15,16 @@ from flask_babel import gettext as _
 from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.orm import Session
 
+from lms import jobs
 from lms.audit import services as audit
 from lms.catalogue import Course
+from lms.db import utcnow
+from lms.errors import OutOfScope
 from lms.i18n import available_locales
 from lms.mail import send_email
-from lms.models import Membership, Organisation, Reminder, User
-from lms.people.scope import Scope, organisation_scope
-from lms.reports.services import Cell, cell_from_row
+from lms.models import Job, Membership, Organisation, Reminder, User
+from lms.people.scope import Scope, organisation_scope, scope_for
+from lms.reports.services import Cell, cell_from_row, check_filters
 from lms.reports.status import (EXPIRED, IN_PROGRESS, NOT_STARTED, OVERDUE, REFRESHER_DUE, REVOKED, Filters, cells,
                                 person_conditions)
 from lms.training.services import offered_courses
@@ -33,9 +36,8 @@ QUIET_DAYS = 7
 # The scheduled job reminds when a completion enters its refresher window, then every three weeks.
 SCHEDULED_QUIET_DAYS = 21
 PREVIEW_NAMES = 20
-# A web request sends at most this many, so it ends well within a server's timeout even with
-# a slow mail server; the people reminded drop out of the list, so sending again reaches the rest.
-BATCH_SIZE = 200
+# How often a send in the job queue tells the person waiting how far it has got.
+PROGRESS_EVERY = 20
 
 
 @dataclass(frozen=True)
@@ -108,7 +110,8 @@ def lock_reminders(db: Session, organisation_id: int) -> None:
 
 
 def send_reminders(db: Session, organisation: Organisation, plan: ReminderPlan, *, sender: User | None,
-                   now: datetime, send: Callable[[str, str, str], None] = send_email) -> tuple[int, int]:
+                   now: datetime, send: Callable[[str, str, str], None] = send_email,
+                   progress: Callable[[int], None] | None = None) -> tuple[int, int]:
     """Email each recipient in their own language, and record it. Returns (sent, failed).
 
     The sends are recorded and committed first, which releases the lock taken by
@@ -121,17 +124,54 @@ def send_reminders(db: Session, organisation: Organisation, plan: ReminderPlan, 
     db.add_all(claims)
     db.commit()
     failed = []
-    for recipient, claim in zip(plan.recipients, claims):
+    for number, (recipient, claim) in enumerate(zip(plan.recipients, claims), start=1):
         subject, body = render_reminder(recipient, plan.course, organisation)
         try:
             send(recipient.email, subject, body)
         except Exception:  # one bad address or a dropped connection must not stop the rest
             log.exception("reminder to user %s failed", recipient.user_id)
             failed.append(claim.id)
+        if progress and number % PROGRESS_EVERY == 0:
+            progress(number)
     if failed:
         db.execute(delete(Reminder).where(Reminder.id.in_(failed)))
         db.flush()
     return len(claims) - len(failed), len(failed)
+
+
+@jobs.tracked
+def send_reminders_job(db: Session, job: Job) -> None:
+    """The reminders a champion asked for from the people list, to everyone it finds. Who they
+    go to, and whether the champion may still send them, is worked out again when the job runs,
+    under the organisation's lock, so the week's limit holds however often the job is run (a
+    retry reaches only those the earlier attempt did not)."""
+    sender = db.get(User, job.requested_by_id) if job.requested_by_id else None
+    if sender is None:
+        raise OutOfScope()
+    scope = scope_for(db, sender, job.organisation_id)
+    if not scope.sees_people:
+        raise OutOfScope()
+    courses = offered_courses(db, scope.organisation_id, current_app.extensions["lms.catalogue"].all())
+    filters = Filters(**job.params["filters"])
+    check_filters(db, scope, filters, courses)
+    course = next((course for course in courses if course.id == filters.course_id), None)
+    if course is None:
+        raise RuntimeError(f"course {filters.course_id} is no longer offered")
+    now = utcnow()
+    lock_reminders(db, scope.organisation_id)
+    plan = plan_reminders(db, scope, filters, course, now=now, refresher_days=current_app.config["REFRESHER_DAYS"])
+    earlier = (job.result or {}).get("sent", 0)
+    job.done, job.total = 0, len(plan.recipients)
+
+    def progress(done: int) -> None:
+        job.done = done
+        db.commit()
+
+    sent, failed = send_reminders(db, scope.organisation, plan, sender=sender, now=now, progress=progress)
+    audit.record(db, scope.organisation_id, sender, audit.REMINDERS, course=course.id, sent=sent, failed=failed,
+                 skipped=plan.recently_reminded - earlier, filters=job.params.get("logged", {}))
+    job.done = len(plan.recipients)
+    job.result = {"sent": earlier + sent, "failed": failed}
 
 
 def send_due(db: Session, courses: list[Course], *, now: datetime, refresher_days: int) -> dict[str, int]:

@@ -12,13 +12,14 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
-from lms import db
+from lms import db, jobs
 from lms.admin.forms import role_choices
 from lms.audit import services as audit
 from lms.db import utcnow
 from lms.errors import InvalidInput, OutOfScope
 from lms.forms import ConfirmForm
 from lms.i18n import choose_language
+from lms.models import Job
 from lms.pagination import page_number
 from lms.people.scope import MAX_ID, Scope, scope_for
 from lms.reports import exports, reminders, services
@@ -244,7 +245,6 @@ def reminder_preview(organisation_id: int):
         "reports/reminders.html", scope=scope, organisation=scope.organisation, plan=plan, filters=filters,
         query_args=_query_args(filters), sample=sample, labels=STATUS_LABELS, form=ConfirmForm(),
         course_title=plan.course.title(choose_language()), shown_names=reminders.PREVIEW_NAMES,
-        batch_size=reminders.BATCH_SIZE,
     )
 
 
@@ -254,15 +254,24 @@ def send_reminders(organisation_id: int):
     scope = _report_scope(organisation_id)
     if not ConfirmForm().validate_on_submit():
         raise BadFilter(_("The form had expired. Nothing was sent: please try again."))
-    # The people are worked out again now, so the week's limit holds even for a form sent twice.
-    filters, plan = _reminder_plan(scope, lock=True)
-    plan = plan.first(reminders.BATCH_SIZE)
-    now = utcnow()
-    sent, failed = reminders.send_reminders(database, scope.organisation, plan, sender=current_user, now=now)
-    audit.record(database, scope.organisation_id, current_user, audit.REMINDERS, course=plan.course.id, sent=sent,
-                 failed=failed, skipped=plan.recently_reminded, filters=_logged(filters))
-    database.commit()
-    flash(_("Reminders sent: %(sent)s.", sent=sent))
-    if failed:
-        flash(_("%(failed)s could not be sent. Try again later; they were not recorded as sent.", failed=failed))
-    return redirect(url_for("reports.people", organisation_id=organisation_id, **_query_args(filters)))
+    # Checked now, so a bad filter is a 400 here; the job works out the people again when it runs.
+    filters, plan = _reminder_plan(scope)
+    job = jobs.submit(database, current_app._get_current_object(), reminders.send_reminders_job,
+                      organisation_id=scope.organisation_id, requested_by_id=current_user.id,
+                      params={"filters": asdict(filters), "logged": _logged(filters), "query": _query_args(filters)},
+                      total=len(plan.recipients))
+    return redirect(url_for("reports.reminder_job", organisation_id=organisation_id, job_id=job.id))
+
+
+@blueprint.get("/org/<int:organisation_id>/reports/reminders/<int:job_id>")
+def reminder_job(organisation_id: int, job_id: int):
+    """How far a send has got; the person can leave and come back."""
+    database = db.get_session()
+    scope = _report_scope(organisation_id)
+    job = database.get(Job, job_id) if job_id <= MAX_ID else None
+    if (job is None or job.organisation_id != scope.organisation_id
+            or job.task != jobs.task_name(reminders.send_reminders_job)
+            or not (scope.can_manage or job.requested_by_id == current_user.id)):
+        raise OutOfScope()
+    return render_template("reports/reminder_job.html", organisation=scope.organisation, job=job,
+                           query_args=job.params.get("query", {}))
