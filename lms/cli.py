@@ -85,9 +85,9 @@ def db_upgrade(revision: str) -> None:
 
 @db_group.command("backup", help="Write a consistent copy of the database (LMS_DATABASE_URL) while the app runs: "
                                  "an SQLite file, or a pg_dump archive (custom format).")
-@click.argument("out_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("out_file", type=click.Path(path_type=Path))
 @click.option("--force", is_flag=True, help="Replace OUT_FILE (and the counts file) if it exists.")
-@click.option("--counts", "counts_file", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--counts", "counts_file", type=click.Path(path_type=Path),
               help="Also write each table's row count, from the same snapshot, to this JSON file "
                    "(for `lms db compare` after a restore).")
 def db_backup(out_file: Path, force: bool, counts_file: Path | None) -> None:
@@ -103,7 +103,7 @@ def db_backup(out_file: Path, force: bool, counts_file: Path | None) -> None:
 
 
 @db_group.command("restore", help="Restore a backup from `lms db backup` into a new, empty database.")
-@click.argument("in_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("in_file", type=click.Path(path_type=Path))
 @click.option("--into", "into", required=True, metavar="URL",
               help="The empty database to restore into: sqlite:///path or postgresql+psycopg://user@host/name.")
 def db_restore(in_file: Path, into: str) -> None:
@@ -134,7 +134,7 @@ def db_counts(url: str | None, as_json: bool) -> None:
         return
     width = max(map(len, counts))
     for name, count in counts.items():
-        click.echo(f"{name:<{width}}  {'missing' if count is None else f'{count:>9,}'}")
+        click.echo(f"{name:<{width}}  {'missing' if count is None else f'{count:,}':>11}")
 
 
 @db_group.command("compare", help="Compare the row counts of two databases (URLs) or counts files; "
@@ -151,7 +151,9 @@ def db_compare(first: str, second: str) -> None:
     names = [shown(x) if "://" in x else x for x in (first, second)]
     differing = differences(a, b)
     if not differing:
-        click.echo(f"All {len(a)} tables match ({sum(c or 0 for c in a.values()):,} rows).")
+        missing = [name for name, count in a.items() if count is None]
+        click.echo(f"All {len(a) - len(missing)} tables match ({sum(c or 0 for c in a.values()):,} rows)"
+                   + (f"; missing from both: {', '.join(missing)}." if missing else "."))
         return
     for name, in_a, in_b in differing:
         click.echo(f"{name}: {'missing' if in_a is None else in_a} in {names[0]}, "
