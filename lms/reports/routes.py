@@ -3,7 +3,6 @@
 Champions see the team they champion, org admins their organisation, site admins any."""
 from __future__ import annotations
 
-import tempfile
 from dataclasses import asdict
 
 from flask import (Blueprint, Response, current_app, flash, redirect, render_template, request, stream_with_context,
@@ -205,17 +204,18 @@ def export_csv(organisation_id: int):
 @blueprint.get("/org/<int:organisation_id>/reports/people.xlsx")
 def export_xlsx(organisation_id: int):
     scope, header, rows = _export(organisation_id, "xlsx")
-    # openpyxl's write-only mode keeps rows on disk; the finished file is then sent in pieces.
-    spool = tempfile.TemporaryFile()
-    exports.write_xlsx(spool, _("Training"), header, rows)
-    spool.seek(0)
+    database = db.get_session()
+    title = _("Training")
 
-    def chunks():
-        with spool:
-            while block := spool.read(64 * 1024):
-                yield block
+    def body():
+        try:
+            # The workbook is compressed and sent as its rows are read: the download starts at
+            # once, and memory stays the same however many people there are.
+            yield from exports.xlsx_chunks(title, header, rows)
+        finally:
+            database.close()  # as for the CSV: the request's teardown may already have run
 
-    return Response(chunks(), mimetype=XLSX_TYPE, headers={
+    return Response(stream_with_context(body()), mimetype=XLSX_TYPE, headers={
         "Content-Disposition": f'attachment; filename="{_filename(scope, "xlsx")}"'})
 
 
