@@ -13,6 +13,8 @@ export LMS_DATABASE_URL ?= sqlite:///$(CURDIR)/instance/lms.sqlite3
 # with zbar-tools, and check catalogues with gettext's msgfmt.
 FONT_PACKAGES := fonts-noto-core libpango-1.0-0 libpangoft2-1.0-0
 BROWSER_PACKAGES := chromium poppler-utils zbar-tools gettext
+# bench/capacity.py drives gunicorn with wrk: a Python load generator cannot keep two workers busy.
+BENCH_PACKAGES := wrk
 
 .PHONY: install run test bench i18n translations system-packages browser clean
 
@@ -69,6 +71,7 @@ test: install system-packages browser translations
 	$(BIN)/python -m pytest
 
 bench: install
+	$(call ensure_debian_packages,$(BENCH_PACKAGES))
 	@for script in bench/*.py; do echo "$$script"; $(BIN)/python $$script --quick || exit 1; done
 
 clean:

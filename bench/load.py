@@ -190,10 +190,11 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def start_gunicorn(app: str, env: dict, log: Path, chdir: Path = ROOT) -> tuple[subprocess.Popen, int]:
+def start_gunicorn(app: str, env: dict, log: Path, chdir: Path = ROOT, *, workers: int = WORKERS,
+                   config: str = str(ROOT / "gunicorn.conf.py")) -> tuple[subprocess.Popen, int]:
     port = free_port()
     process = subprocess.Popen(
-        [GUNICORN, "--config", str(ROOT / "gunicorn.conf.py"), "--workers", str(WORKERS),
+        [GUNICORN, "--config", config, "--workers", str(workers),
          "--bind", f"127.0.0.1:{port}", "--capture-output", "--error-logfile", str(log),
          "--timeout", "120", "--chdir", str(chdir), app],
         env={**os.environ, **env}, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -15,8 +15,8 @@ from lms import config as settings
 from lms import db
 from lms.errors import Forbidden, OutOfScope
 from lms.extensions import csrf, limiter, login_manager
-from lms.i18n import (lang_attributes, language_name, language_name_here, language_options, local_date, page_language,
-                      select_locale, text_direction)
+from lms.i18n import (install_template_i18n, lang_attributes, language_name, language_name_here, language_options,
+                      local_date, page_language, select_locale, text_direction)
 
 
 def create_app(overrides: dict | None = None, *, secret_required: bool = True) -> Flask:
@@ -34,6 +34,7 @@ def create_app(overrides: dict | None = None, *, secret_required: bool = True) -
     db.init_app(app)
     # One Babel per app: its translation cache belongs to the app's own catalogues.
     Babel(app, locale_selector=select_locale)
+    install_template_i18n(app)
     from lms.forms import apply_upload_limit
 
     app.before_request(apply_upload_limit)
@@ -66,6 +67,9 @@ def create_app(overrides: dict | None = None, *, secret_required: bool = True) -
     app.register_blueprint(audit_blueprint)
     app.register_blueprint(workshops_blueprint)
     app.register_blueprint(guests_blueprint)
+    from lms import serving
+
+    serving.init_app(app)  # after the blueprints: it serves their static folders too
 
     _init_errors(app)
     app.after_request(_security_headers)
@@ -119,17 +123,21 @@ def _init_login(app: Flask) -> None:
     login_manager.login_message = None  # the sign-in page explains itself
     login_manager.session_protection = "strong"
 
+    from lms.people.scope import keep_signed_in_organisations, user_and_organisations
+
     @login_manager.user_loader
     def load_user(cookie_id: str):
-        from lms.models import User
-
         user_id, _, token = cookie_id.partition(":")
         if not user_id.isdigit():
             return None
-        user = db.get_session().get(User, int(user_id))
+        user, organisations = user_and_organisations(db.get_session(), int(user_id))
         # A changed password changes the token, ending every other session.
         if user is None or user.session_token != token:
             return None
+        if request.method in db.SAFE_METHODS:
+            # A GET changes no memberships: the header may list what was read with the user. A
+            # POST reads them again when asked, after whatever it changed.
+            keep_signed_in_organisations(organisations)
         return user
 
 

@@ -188,18 +188,19 @@ def text_of(response) -> str:
 
 
 @pytest.fixture
-def queued_jobs(app, monkeypatch):
+def queued_jobs(monkeypatch):
     """Jobs that requests put on the queue are held, and run when the test calls the returned
-    function: after the request, in an app context of their own, as a worker would."""
+    function: after the request, in an app context of their own (of the app that queued them),
+    as a worker would."""
     from lms import jobs
 
     queue = []
-    monkeypatch.setattr(jobs, "enqueue", lambda _app, task, *args: queue.append((task, args)))
+    monkeypatch.setattr(jobs, "enqueue", lambda app, task, *args: queue.append((app, task, args)))
 
     def run_queued() -> int:
         count = 0
         while queue:
-            task, args = queue.pop(0)
+            app, task, args = queue.pop(0)
             with app.app_context():
                 task(*args)
             count += 1

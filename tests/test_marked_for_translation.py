@@ -197,7 +197,7 @@ def test_learning_pages_are_fully_marked(pseudo_client):
     assert unmarked(refused.get_data(as_text=True), data) == []
 
 
-def test_report_pages_and_reminder_emails_are_fully_marked(app, pseudo_client):
+def test_report_pages_and_reminder_emails_are_fully_marked(app, pseudo_client, queued_jobs):
     from lms import db
     from lms.catalogue import load_course
     from lms.models import TrainingRequirement
@@ -218,7 +218,12 @@ def test_report_pages_and_reminder_emails_are_fully_marked(app, pseudo_client):
     bad = pseudo_client.submit("/org/1/training/requirements", {"course_id": "tiny", "team_id": "", "role": "", "due_days": "-4"},
                                form_page="/org/1/training")
     assert bad.status_code == 400 and unmarked(bad.get_data(as_text=True), DEMO_DATA + titles) == []
-    pseudo_client.submit("/org/1/reports/reminders?course=tiny", form_page="/org/1/reports/reminders?course=tiny")
+    sent = pseudo_client.submit("/org/1/reports/reminders?course=tiny", form_page="/org/1/reports/reminders?course=tiny")
+    progress = pseudo_client.get(sent.headers["Location"]).get_data(as_text=True)  # the page followed while it sends
+    assert queued_jobs() == 1
+    finished = pseudo_client.get(sent.headers["Location"]).get_data(as_text=True)
+    for html in (progress, finished):
+        assert unmarked(html, DEMO_DATA + titles) == []
     assert pseudo_client.outbox
     for message in pseudo_client.outbox:
         body = message.get_content()

@@ -14,6 +14,7 @@ import urllib.request
 import uuid
 from pathlib import Path
 
+import brotli
 import pytest
 from sqlalchemy import create_engine, make_url, text
 
@@ -124,7 +125,13 @@ def test_the_installed_wheel_migrates_lists_courses_draws_certificates_and_serve
         assert "تربیت" in page  # "training", from the compiled Urdu catalogue in the wheel
         assert urllib.request.urlopen(f"http://127.0.0.1:{port}/sign-in", timeout=30).status == 200
         stylesheet = re.search(r'<link rel="stylesheet" href="([^"]+)"', page).group(1)
-        assert urllib.request.urlopen(f"http://127.0.0.1:{port}{stylesheet}", timeout=30).status == 200
+        # Named by its content, kept a year, and sent compressed: the installed copy needs no build step.
+        assert re.fullmatch(r"/static/lms\.[0-9a-f]{12}\.css", stylesheet), stylesheet
+        css = urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{port}{stylesheet}",
+                                                            headers={"Accept-Encoding": "br"}), timeout=30)
+        assert css.status == 200 and css.headers["Content-Encoding"] == "br"
+        assert "immutable" in css.headers["Cache-Control"] and "max-age=31536000" in css.headers["Cache-Control"]
+        assert brotli.decompress(css.read()) == (Path(where[0]).parent / "static" / "lms.css").read_bytes()
     finally:
         server.terminate()
         _, errors = server.communicate(timeout=30)
@@ -133,7 +140,9 @@ def test_the_installed_wheel_migrates_lists_courses_draws_certificates_and_serve
     # This site's files went where LMS_INSTANCE_DIR says, and nothing was written into the package.
     assert preview.exists() and data.is_dir()
     package = Path(where[0]).parent
-    assert not [path for path in package.rglob("*") if path.suffix in {".sqlite3", ".pdf"} or path.name == "secret_key"]
+    assert not [path for path in package.rglob("*")
+                if path.suffix in {".sqlite3", ".pdf", ".br", ".gz"} or path.name == "secret_key"]
+    assert list((data / "static").rglob("lms.*.css.br"))  # the compressed copies, in this site's folder
 
 
 def test_without_a_setting_the_installed_copy_keeps_its_files_beside_the_virtualenv(installed):

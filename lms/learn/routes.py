@@ -14,7 +14,7 @@ from lms.errors import InvalidInput
 from lms.forms import ConfirmForm
 from lms.i18n import choose_language
 from lms.learn import services
-from lms.translate.services import statuses as translation_statuses
+from lms.translate.services import language_status as translation_status
 from lms.models import Role
 from lms.pagination import Page, page_number
 from lms.people.scope import holds_role_anywhere, signed_in_organisations
@@ -47,7 +47,7 @@ def _language(course: Course) -> tuple[str, str]:
     """(language to show the content in, its status): ?lang=en reads the English original."""
     asked = request.args.get("lang") or choose_language()
     language = services.content_language(course, asked)
-    return language, translation_statuses(db.get_session(), course)[language]
+    return language, translation_status(db.get_session(), course, language)
 
 
 @blueprint.app_template_global("kept_language")
@@ -96,7 +96,7 @@ def lesson(course_id: str, slug: str):
     state = services.course_state(db.get_session(), current_user.id, course, refresher_days=_refresher_days())
     return render_template(
         "learn/lesson.html", course=course, module=module, fell_back=fell_back, language=language, status=status,
-        position=position, state=state, form=ConfirmForm(),
+        position=position, state=state,
         previous=course.module_slugs[position - 1] if position > 0 else None,
         next=course.module_slugs[position + 1] if position + 1 < len(course.module_slugs) else None,
     )

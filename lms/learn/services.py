@@ -8,14 +8,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import Boolean, Integer, String, bindparam, null, select, type_coerce, union_all, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from lms.catalogue import SOURCE_LANGUAGE, Course, Question
 from lms.certify.services import issue_certificate
 from lms.dates import add_months
-from lms.db import utcnow
+from lms.db import UTCDateTime, utcnow
 from lms.errors import InvalidInput, OutOfScope
 from lms.models import Certificate, Completion, LessonProgress, QuizAttempt
 
@@ -51,36 +51,51 @@ class CourseState:
         return sum(1 for slug in self.course.module_slugs if slug in self.lessons_read)
 
 
+# Built once, with parameters: every signed-in page of a course runs these, and building a
+# statement anew costs more than the database takes to answer it.
+_LATEST_COMPLETIONS = (
+    select(Completion, Certificate).outerjoin(Certificate, Certificate.completion_id == Completion.id)
+    .where(Completion.user_id == bindparam("user_id"), Completion.course_id.in_(bindparam("course_ids", expanding=True)))
+    .order_by(Completion.id)
+)
+# Lessons read and quiz attempts in one statement: a lesson's row has no attempt id.
+_READS_AND_ATTEMPTS = union_all(
+    select(LessonProgress.course_id, LessonProgress.module_slug, LessonProgress.read_at,
+           type_coerce(null(), Integer).label("attempt_id"), type_coerce(null(), Boolean).label("open"))
+    .where(LessonProgress.user_id == bindparam("user_id"),
+           LessonProgress.course_id.in_(bindparam("course_ids", expanding=True))),
+    select(QuizAttempt.course_id, type_coerce(null(), String), type_coerce(null(), UTCDateTime),
+           QuizAttempt.id, QuizAttempt.submitted_at.is_(None))
+    .where(QuizAttempt.user_id == bindparam("user_id"), QuizAttempt.course_id.in_(bindparam("course_ids", expanding=True))),
+)
+
+
 def course_states(db: Session, user_id: int, courses: list[Course], *, refresher_days: int,
                   now: datetime | None = None) -> list[CourseState]:
-    """Each course's state for the learner, in five queries however many courses there are."""
+    """Each course's state for the learner, in two queries however many courses there are."""
     now = now or utcnow()
-    course_ids = [course.id for course in courses]
-    latest: dict[str, Completion] = {}
-    for completion in db.scalars(select(Completion).where(Completion.user_id == user_id, Completion.course_id.in_(course_ids))):
+    who = {"user_id": user_id, "course_ids": [course.id for course in courses]}
+    latest: dict[str, tuple[Completion, Certificate | None]] = {}
+    for completion, certificate in db.execute(_LATEST_COMPLETIONS, who):
         current = latest.get(completion.course_id)
-        if current is None or completion.completed_at > current.completed_at:
-            latest[completion.course_id] = completion
-    reads: dict[str, list[LessonProgress]] = {}
-    for progress in db.scalars(select(LessonProgress).where(LessonProgress.user_id == user_id, LessonProgress.course_id.in_(course_ids))):
-        reads.setdefault(progress.course_id, []).append(progress)
-    open_attempts = {
-        attempt.course_id: attempt for attempt in db.scalars(
-            select(QuizAttempt).where(QuizAttempt.user_id == user_id, QuizAttempt.course_id.in_(course_ids),
-                                      QuizAttempt.submitted_at.is_(None)).order_by(QuizAttempt.id))
-    }
-    any_attempt = {course_id for (course_id,) in db.execute(
-        select(QuizAttempt.course_id).where(QuizAttempt.user_id == user_id, QuizAttempt.course_id.in_(course_ids)).distinct())}
-
-    certificates = {certificate.completion_id: certificate for certificate in db.scalars(
-        select(Certificate).where(Certificate.completion_id.in_([c.id for c in latest.values()])))} if latest else {}
+        if current is None or completion.completed_at > current[0].completed_at:
+            latest[completion.course_id] = (completion, certificate)
+    reads: dict[str, list[tuple[str, datetime]]] = {}
+    open_attempts: dict[str, int] = {}  # the newest open attempt of each course
+    any_attempt: set[str] = set()
+    for course_id, module_slug, read_at, attempt_id, is_open in db.execute(_READS_AND_ATTEMPTS, who):
+        if attempt_id is None:
+            reads.setdefault(course_id, []).append((module_slug, read_at))
+            continue
+        any_attempt.add(course_id)
+        if is_open and attempt_id > open_attempts.get(course_id, 0):
+            open_attempts[course_id] = attempt_id
 
     states = []
     for course in courses:
-        completion = latest.get(course.id)
+        completion, certificate = latest.get(course.id, (None, None))
         since = completion.completed_at if completion else None
-        read = {p.module_slug for p in reads.get(course.id, []) if since is None or p.read_at > since}
-        attempt = open_attempts.get(course.id)
+        read = {slug for slug, read_at in reads.get(course.id, []) if since is None or read_at > since}
         if completion is not None and completion.expires_at - timedelta(days=refresher_days) > now:
             status = COMPLETED
         elif completion is not None:
@@ -89,10 +104,9 @@ def course_states(db: Session, user_id: int, courses: list[Course], *, refresher
             status = IN_PROGRESS
         else:
             status = NOT_STARTED
-        certificate = certificates.get(completion.id) if completion else None
         if certificate is not None and certificate.revoked_at is not None:
             status = REVOKED
-        states.append(CourseState(course, status, completion, read, attempt.id if attempt else None, certificate))
+        states.append(CourseState(course, status, completion, read, open_attempts.get(course.id), certificate))
     return states
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 
-from sqlalchemy import Select, false, func, or_, select
+from sqlalchemy import Select, bindparam, false, func, or_, select
 from sqlalchemy.orm import Session, contains_eager, joinedload
 
 from lms.errors import OutOfScope
@@ -190,16 +190,47 @@ def signed_in_organisations() -> list[Organisation]:
     return g.organisations
 
 
+# Built once, with a parameter: building a statement costs more than SQLite takes to answer it,
+# and the header of every page after a POST asks this one.
+_ORGANISATIONS_OF_USER = (
+    select(Organisation)
+    .join(Membership, Membership.organisation_id == Organisation.id)
+    .where(Membership.user_id == bindparam("user_id"))
+    .order_by(Organisation.name)
+)
+
+
 def organisations_for(db: Session, user: User) -> list[Organisation]:
     """Organisations the user belongs to, for the header's switcher."""
-    return list(
-        db.scalars(
-            select(Organisation)
-            .join(Membership, Membership.organisation_id == Organisation.id)
-            .where(Membership.user_id == user.id)
-            .order_by(Organisation.name)
-        )
-    )
+    return list(db.scalars(_ORGANISATIONS_OF_USER, {"user_id": user.id}))
+
+
+# The user a sign-in cookie names, with the organisations they belong to: every signed-in page
+# loads the user and lists the organisations in its header, and one query is cheaper than two
+# (on PostgreSQL a round trip of its own). One row per organisation, ordered as
+# organisations_for() orders them, or one row with none.
+_USER_AND_ORGANISATIONS = (
+    select(User, Organisation)
+    .outerjoin(Membership, Membership.user_id == User.id)
+    .outerjoin(Organisation, Organisation.id == Membership.organisation_id)
+    .where(User.id == bindparam("user_id"))
+    .order_by(Organisation.name)
+)
+
+
+def user_and_organisations(db: Session, user_id: int) -> tuple[User | None, list[Organisation]]:
+    rows = db.execute(_USER_AND_ORGANISATIONS, {"user_id": user_id}).all()
+    if not rows:
+        return None, []
+    return rows[0][0], [organisation for _user, organisation in rows if organisation is not None]
+
+
+def keep_signed_in_organisations(organisations: list[Organisation]) -> None:
+    """What signed_in_organisations() answers for the rest of this request, when they were read
+    with the user (see the user loader in lms/__init__.py)."""
+    from flask import g
+
+    g.organisations = organisations
 
 
 def managing_scope_for(db: Session, user: User, organisation_id: int) -> Scope:

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import or_, select
+from sqlalchemy import and_, bindparam, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from lms.audit import services as audit
@@ -16,10 +16,25 @@ from lms.models.training import MAX_DUE_DAYS
 from lms.people.scope import MAX_ID, Scope
 
 
+# Built once: the learner's course list and the reports ask them on every page.
+_WITHDRAWN = select(CourseOffering.course_id).where(
+    CourseOffering.organisation_id == bindparam("organisation_id"), CourseOffering.offered.is_(False))
+# The learner's membership (when it joined) with each requirement that applies to it: one row
+# with no requirement when none does, and no row at all for someone who is not a member.
+_JOINED_AND_DUE_DAYS = (
+    select(Membership.joined_at, TrainingRequirement.course_id, TrainingRequirement.due_days)
+    .select_from(Membership)
+    .outerjoin(TrainingRequirement, and_(
+        TrainingRequirement.organisation_id == Membership.organisation_id,
+        or_(TrainingRequirement.team_id.is_(None), TrainingRequirement.team_id == Membership.team_id),
+        or_(TrainingRequirement.role.is_(None), TrainingRequirement.role == Membership.role)))
+    .where(Membership.user_id == bindparam("user_id"), Membership.organisation_id == bindparam("organisation_id"))
+)
+
+
 def offered_courses(db: Session, organisation_id: int, courses: list[Course]) -> list[Course]:
     """Installed courses the organisation offers, in catalogue order."""
-    withdrawn = set(db.scalars(select(CourseOffering.course_id).where(
-        CourseOffering.organisation_id == organisation_id, CourseOffering.offered.is_(False))))
+    withdrawn = set(db.scalars(_WITHDRAWN, {"organisation_id": organisation_id}))
     return [course for course in courses if course.id not in withdrawn]
 
 
@@ -120,17 +135,14 @@ def plan_for(db: Session, user_id: int, organisation_id: int | None, courses: li
     """The learner's courses in their current organisation; every course when they belong to none."""
     if organisation_id is None:
         return Plan(courses, {}, None)
-    membership = db.scalars(select(Membership).where(
-        Membership.user_id == user_id, Membership.organisation_id == organisation_id)).first()
-    if membership is None:
+    rows = db.execute(_JOINED_AND_DUE_DAYS, {"user_id": user_id, "organisation_id": organisation_id}).all()
+    if not rows:
         return Plan(courses, {}, None)
     offered = offered_courses(db, organisation_id, courses)
     due_days: dict[str, int] = {}
-    for course_id, days in db.execute(select(TrainingRequirement.course_id, TrainingRequirement.due_days).where(
-            TrainingRequirement.organisation_id == organisation_id,
-            or_(TrainingRequirement.team_id.is_(None), TrainingRequirement.team_id == membership.team_id),
-            or_(TrainingRequirement.role.is_(None), TrainingRequirement.role == membership.role))):
-        due_days[course_id] = min(days, due_days.get(course_id, days))
+    for _joined_at, course_id, days in rows:
+        if course_id is not None:
+            due_days[course_id] = min(days, due_days.get(course_id, days))
     offered_ids = {course.id for course in offered}
     return Plan(offered, {course_id: days for course_id, days in due_days.items() if course_id in offered_ids},
-                membership.joined_at)
+                rows[0].joined_at)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from babel.messages.pofile import read_po
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from lms.catalogue import SOURCE_LANGUAGE, Catalogue, Course
@@ -26,6 +26,22 @@ def statuses(db: Session, course: Course) -> dict[str, str]:
     """The course's languages with "source", "draft" or "reviewed", counting reviews made here."""
     reviewed = {language for (_course, language) in reviews(db, [course.id])}
     return {language: REVIEWED if language in reviewed else status for language, status in course.languages.items()}
+
+
+# Built once: every lesson and quiz page in a draft translation asks it.
+_REVIEWED_HERE = select(TranslationReview.id).where(
+    TranslationReview.course_id == bindparam("course_id"), TranslationReview.language == bindparam("language")).limit(1)
+
+
+def language_status(db: Session, course: Course, language: str) -> str:
+    """statuses(db, course)[language] for one language, for the learner's pages. Only a draft can
+    be changed by a review made here (the source is never reviewed: mark_reviewed refuses it), so
+    the source and reviewed translations, which most learners read, need no query."""
+    status = course.languages[language]
+    if status != DRAFT:
+        return status
+    found = db.scalar(_REVIEWED_HERE, {"course_id": course.id, "language": language})
+    return REVIEWED if found is not None else DRAFT
 
 
 def mark_reviewed(db: Session, course: Course, language: str, reviewer: User) -> TranslationReview:
