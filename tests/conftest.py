@@ -42,21 +42,29 @@ def sqlite_template(tmp_path_factory):
     return path
 
 
-@pytest.fixture(scope="session")
-def postgres_database():
+@contextmanager
+def empty_postgres_database(prefix: str = "lms_test"):
+    """A new, empty database on the test server, dropped afterwards; skips without one."""
     if not POSTGRES_URL:
         pytest.skip("LMS_TEST_POSTGRES_URL is not set")
     server = make_url(POSTGRES_URL)
-    name = f"lms_test_{uuid.uuid4().hex[:10]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     admin = create_engine(server, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = server.set(database=name).render_as_string(hide_password=False)
-    upgrade(url)
-    yield url
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_database():
+    with empty_postgres_database() as url:
+        upgrade(url)
+        yield url
 
 
 @pytest.fixture(params=DATABASES)

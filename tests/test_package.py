@@ -11,12 +11,12 @@ import socket
 import subprocess
 import time
 import urllib.request
-import uuid
 from pathlib import Path
 
 import brotli
 import pytest
-from sqlalchemy import create_engine, make_url, text
+
+from tests.conftest import empty_postgres_database
 
 ROOT = Path(__file__).resolve().parent.parent
 POSTGRES_URL = os.environ.get("LMS_TEST_POSTGRES_URL")
@@ -69,15 +69,8 @@ def empty_database(request, tmp_path):
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'data' / 'lms.sqlite3'}"
         return
-    server = make_url(POSTGRES_URL)
-    name = f"lms_deploy_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    yield server.set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with empty_postgres_database("lms_deploy") as url:
+        yield url
 
 
 def free_port() -> int:

@@ -7,30 +7,21 @@ import os
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import create_engine, text
 
-POSTGRES_URL = os.environ.get("LMS_TEST_POSTGRES_URL")
+from tests.conftest import empty_postgres_database
+
 LMS = str(Path(sys.executable).with_name("lms"))
 BEFORE_GUESTS, GUESTS = "34db2522a213", "873489abb5f8"  # the second alters attendances
 
 
 @pytest.fixture
 def fresh_postgres():
-    if not POSTGRES_URL:
-        pytest.skip("LMS_TEST_POSTGRES_URL is not set")
-    server = make_url(POSTGRES_URL)
-    name = f"lms_upgrade_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    yield server.set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with empty_postgres_database("lms_upgrade") as url:
+        yield url
 
 
 def upgrade(url: str, *args: str, **settings) -> subprocess.CompletedProcess:
