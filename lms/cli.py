@@ -11,6 +11,7 @@ from flask.cli import FlaskGroup, ScriptInfo
 from sqlalchemy.exc import OperationalError
 
 from lms import db
+from lms.config import DEVELOPMENT_BASE_URL
 from lms.errors import InvalidInput
 
 LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's error code for a lock_timeout that ran out
@@ -25,22 +26,26 @@ def main() -> None:
 
 
 def _needing_secret(command: click.Command) -> click.Command:
-    """A copy of a serving command that refuses to start without the secret key, as the
-    app itself does when a server such as gunicorn creates it."""
+    """A copy of a serving command that refuses to start without the secret key and the public
+    address, as the app itself does when a server such as gunicorn creates it."""
     import copy
-
-    from lms.config import SECRET_KEY_MISSING
 
     checked = copy.copy(command)
 
     def callback(*args, **kwargs):
-        info = click.get_current_context().ensure_object(ScriptInfo)
-        if not info.load_app().config.get("SECRET_KEY"):
-            raise click.ClickException(SECRET_KEY_MISSING)
+        _require_serving_settings(click.get_current_context().ensure_object(ScriptInfo).load_app())
         return command.callback(*args, **kwargs)
 
     checked.callback = callback
     return checked
+
+
+def _require_serving_settings(app: Flask) -> None:
+    from lms.config import missing_for_serving
+
+    missing = missing_for_serving(app.config)
+    if missing:
+        raise click.ClickException(missing)
 
 
 def register_commands(app: Flask) -> None:
@@ -52,6 +57,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(slides_group)
     app.cli.add_command(translations_group)
     app.cli.add_command(reminders_group)
+    app.cli.add_command(exports_group)
     app.cli.add_command(worker_command)
 
 
@@ -362,7 +368,9 @@ def certificate_render(course_id, name, language, template_name, organisation, o
         raise click.UsageError(str(problem.message))
     with current_app.test_request_context():
         drawing = preview_drawing(name=name, course_title=course.title(language), organisation_name=organisation,
-                                  template_name=template_name, logo=None, base_url=current_app.config["BASE_URL"],
+                                  template_name=template_name, logo=None,
+                                  # A designer's preview: without the server's address, its QR code points here.
+                                  base_url=current_app.config["BASE_URL"] or DEVELOPMENT_BASE_URL,
                                   language=language.replace("-", "_"), validity_months=course.validity_months)
     pdf = render.render_pdf(drawing.html, drawing.fetcher())
     out.write_bytes(pdf)
@@ -404,6 +412,20 @@ def translations_status(as_json: bool) -> None:
                        f"questions {course['questions']:.0%}, slides {course['slides']:.0%}")
 
 
+@click.group("exports", help="People lists prepared by jobs.")
+def exports_group() -> None:
+    pass
+
+
+@exports_group.command("clean", help="Delete the people lists prepared more than 24 hours ago (run hourly from cron).")
+def exports_clean() -> None:
+    from lms.db import utcnow
+    from lms.reports import export_files
+
+    removed = export_files.remove_expired(current_app._get_current_object(), utcnow())
+    click.echo(f"Deleted {removed} people list{'' if removed == 1 else 's'} older than {export_files.KEEP_HOURS} hours.")
+
+
 @click.group("reminders", help="Reminder emails about training.")
 def reminders_group() -> None:
     pass
@@ -415,6 +437,7 @@ def reminders_send_due() -> None:
     from lms.reports.reminders import send_due
 
     # Links in the emails are built from LMS_BASE_URL, as for invitations.
+    _require_serving_settings(current_app)
     with current_app.test_request_context():
         totals = send_due(db.get_session(), current_app.extensions["lms.catalogue"].all(), now=utcnow(),
                           refresher_days=current_app.config["REFRESHER_DAYS"])
@@ -427,10 +450,8 @@ def reminders_send_due() -> None:
 @click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
 def worker_command(burst: bool) -> None:
     from lms import jobs
-    from lms.config import SECRET_KEY_MISSING
 
-    if not current_app.config.get("SECRET_KEY"):
-        raise click.ClickException(SECRET_KEY_MISSING)
+    _require_serving_settings(current_app)
     if not current_app.config["REDIS_URL"]:
         raise click.ClickException("LMS_REDIS_URL is not set: without Redis, each job runs in a process the web app "
                                    "starts itself, and there is no queue for a worker to take jobs from.")

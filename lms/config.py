@@ -1,7 +1,7 @@
 """Settings, read once from the environment.
 
 Every setting has a safe development default, so `make run` works on a fresh machine;
-production must set LMS_SECRET_KEY and LMS_DATABASE_URL.
+production must set LMS_SECRET_KEY, LMS_BASE_URL and LMS_DATABASE_URL.
 """
 from __future__ import annotations
 
@@ -46,6 +46,32 @@ def _count(name: str, default: int) -> int:
 
 
 SECRET_KEY_MISSING = "LMS_SECRET_KEY must be set in production."
+BASE_URL_MISSING = ("LMS_BASE_URL must be set in production: the public address (such as "
+                    "https://training.example.org) that links in emails and certificates point to.")
+DEVELOPMENT_BASE_URL = "http://127.0.0.1:5000"
+
+
+def _base_url(env: str, required: bool) -> str | None:
+    url = os.environ.get("LMS_BASE_URL", "").strip()
+    if url:
+        if not url.startswith(("https://", "http://")):
+            raise RuntimeError(f"LMS_BASE_URL must start with https:// (or http://), not {url!r}.")
+        return url
+    if env != "production":
+        return DEVELOPMENT_BASE_URL
+    if required:
+        raise RuntimeError(BASE_URL_MISSING)
+    return None  # a tool that sends nothing and signs nothing (see from_environment)
+
+
+def missing_for_serving(config: dict) -> str | None:
+    """The line to stop with when a command that serves people (the web app, the worker, the
+    reminders run) lacks a production setting; tools that need neither were let through."""
+    if not config.get("SECRET_KEY"):
+        return SECRET_KEY_MISSING
+    if not config.get("BASE_URL"):
+        return BASE_URL_MISSING
+    return None
 
 
 def _secret_key(env: str, required: bool) -> str | None:
@@ -67,9 +93,9 @@ def _secret_key(env: str, required: bool) -> str | None:
 
 
 def from_environment(overrides: dict | None = None, *, secret_required: bool = True) -> dict:
-    """secret_required=False is for command-line tools that sign nothing (course checks,
-    certificate previews, translation reports): template designers and translators run
-    them on their own machines, in production mode, without the server's secret."""
+    """secret_required=False is for command-line tools that sign and send nothing (course
+    checks, certificate previews, translation reports): template designers and translators run
+    them on their own machines, in production mode, without the server's secret or address."""
     overrides = overrides or {}
     # Production unless told otherwise: a forgotten setting must not mean insecure cookies.
     env = overrides.get("LMS_ENV") or os.environ.get("LMS_ENV", "production")
@@ -93,8 +119,11 @@ def from_environment(overrides: dict | None = None, *, secret_required: bool = T
         "CERTIFICATE_CACHE_DIR": Path(os.environ.get("LMS_CERTIFICATE_CACHE_DIR", str(instance / "certificates"))),
         # Batches of certificates drawn for download, as one PDF or a ZIP.
         "BATCH_DIR": Path(os.environ.get("LMS_BATCH_DIR", str(instance / "batches"))),
+        # An export of up to this many people streams from the request; a larger one is prepared
+        # by a job, so that it does not hold a web worker (about 15 s at 100,000 people).
+        "EXPORT_STREAM_ROWS": _count("LMS_EXPORT_STREAM_ROWS", 5000),
         # Public address used in emailed links (password reset, invites).
-        "BASE_URL": os.environ.get("LMS_BASE_URL", "http://127.0.0.1:5000"),
+        "BASE_URL": overrides.get("BASE_URL") or _base_url(env, secret_required),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _flag("LMS_SECURE_COOKIES", not development),

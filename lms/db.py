@@ -172,6 +172,32 @@ def write_transaction() -> Iterator[Session]:
         g.lms_reading = reading
 
 
+@contextmanager
+def reading_transaction(session: Session) -> Iterator[Session]:
+    """A long read outside a request (a job writing out an export of many people). On SQLite
+    it begins as a reading transaction, so it holds no write lock: learners' writes go on while
+    it reads. It must not write; write_now() writes beside it."""
+    if session.in_transaction():
+        session.commit()
+    reading, g.lms_reading = g.get("lms_reading", False), True
+    try:
+        yield session
+    finally:
+        session.rollback()  # it only read
+        g.lms_reading = reading
+
+
+def write_now(statement) -> None:
+    """One statement, committed at once on a connection of its own: a job's progress, written
+    while its reading_transaction() is still open."""
+    reading, g.lms_reading = g.get("lms_reading", False), False
+    try:
+        with get_engine().begin() as connection:
+            connection.execute(statement)
+    finally:
+        g.lms_reading = reading
+
+
 def make_engine(url: str, **kwargs) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False}, **kwargs)

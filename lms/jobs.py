@@ -125,13 +125,14 @@ def redis_connection(url: str):
 def _environment_for(app: Flask) -> dict:
     """This app's settings, for a process of its own: what a test or command overrode as well."""
     config = app.config
-    return {
-        **os.environ,
+    settings = {
         "LMS_DATABASE_URL": config["DATABASE_URL"], "LMS_SECRET_KEY": config["SECRET_KEY"], "LMS_ENV": config["LMS_ENV"],
         "LMS_INSTANCE_DIR": str(config["INSTANCE_DIR"]),
         "LMS_COURSE_PATHS": os.pathsep.join(str(p) for p in config["COURSE_PATHS"]), "LMS_BASE_URL": config["BASE_URL"],
         "LMS_CERTIFICATE_CACHE_DIR": str(config["CERTIFICATE_CACHE_DIR"]), "LMS_BATCH_DIR": str(config["BATCH_DIR"]),
     }
+    # A tool run without the server's secret or address has none to pass on.
+    return {**os.environ, **{name: value for name, value in settings.items() if value is not None}}
 
 
 def _app() -> Flask:

@@ -45,6 +45,9 @@ COMPRESSION = {
     # Brotli's built-in dictionary makes a small page smaller than gzip does; gzip is for the rest.
     "COMPRESS_ALGORITHM": ["br", "gzip"],
     "COMPRESS_ALGORITHM_STREAMING": ["br", "gzip"],
+    # Quality 2, not Flask-Compress's 4: on an 11 KB lesson page it takes a third of the
+    # processor time (0.11 ms against 0.36 ms) for 6% more bytes (4,759 against 4,487).
+    "COMPRESS_BR_LEVEL": 2,
     # Answering If-None-Match on a stream would gather the whole stream first.
     "COMPRESS_STREAMING_ENDPOINT_CONDITIONAL": [],
     "COMPRESS_REGISTER": False,  # compress_response calls it

@@ -170,6 +170,7 @@ def test_cookies_are_secure_outside_development(monkeypatch, database_url):
 
     monkeypatch.delenv("LMS_ENV", raising=False)  # production is the default
     monkeypatch.setenv("LMS_SECRET_KEY", "a-production-secret")
+    monkeypatch.setenv("LMS_BASE_URL", "https://training.example.org")
     config = from_environment()
     assert config["SESSION_COOKIE_SECURE"] and config["REMEMBER_COOKIE_SECURE"]
 
@@ -181,6 +182,24 @@ def test_production_refuses_to_start_without_a_secret_key(monkeypatch):
     monkeypatch.delenv("LMS_SECRET_KEY", raising=False)
     with pytest.raises(RuntimeError, match="LMS_SECRET_KEY"):
         from_environment()
+
+
+def test_production_refuses_to_start_without_its_public_address(monkeypatch):
+    from lms.config import from_environment
+
+    monkeypatch.setenv("LMS_ENV", "production")
+    monkeypatch.setenv("LMS_SECRET_KEY", "a-production-secret")
+    monkeypatch.delenv("LMS_BASE_URL", raising=False)
+    with pytest.raises(RuntimeError, match="LMS_BASE_URL must be set in production"):
+        from_environment()
+    monkeypatch.setenv("LMS_BASE_URL", "training.example.org")
+    with pytest.raises(RuntimeError, match="must start with https://"):
+        from_environment()
+    monkeypatch.setenv("LMS_BASE_URL", "https://training.example.org")
+    assert from_environment()["BASE_URL"] == "https://training.example.org"
+    # Tools that sign and send nothing run without it.
+    monkeypatch.delenv("LMS_BASE_URL")
+    assert from_environment(secret_required=False)["BASE_URL"] is None
 
 
 def test_security_headers(client):

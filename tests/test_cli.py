@@ -70,7 +70,7 @@ def free_port() -> int:
 def test_gunicorn_serves_the_app_in_production_mode(cli_env):
     assert run_lms("db", "upgrade", env=cli_env).returncode == 0
     port = free_port()
-    env = {**cli_env, "LMS_ENV": "production"}
+    env = {**cli_env, "LMS_ENV": "production", "LMS_BASE_URL": "https://training.example.org"}
     server = subprocess.Popen([str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", "2", "lms:create_app()"],
                               env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
@@ -108,3 +108,9 @@ def test_tools_that_sign_nothing_run_without_the_secret_key_in_production(tmp_pa
     # Serving still needs the secret.
     served = run_lms("run", "--port", "1", env=env)
     assert served.returncode != 0 and "LMS_SECRET_KEY must be set in production" in served.stderr
+    # And the public address that emailed links point to.
+    env.pop("LMS_BASE_URL", None)
+    for command in (("run", "--port", "1"), ("reminders", "send-due")):
+        stopped = run_lms(*command, env={**env, "LMS_SECRET_KEY": "a-production-secret"})
+        assert stopped.returncode != 0 and "LMS_BASE_URL must be set in production" in stopped.stderr, command
+        assert "Traceback" not in stopped.stderr

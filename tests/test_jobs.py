@@ -84,7 +84,8 @@ def test_a_batch_that_fails_says_it_is_retrying_and_fails_only_on_the_last_attem
 
 def worker_env(database_url: str, **settings) -> dict:
     env = {key: value for key, value in os.environ.items() if not key.startswith("LMS_")}
-    env.update(LMS_ENV="production", LMS_SECRET_KEY="jobs-test-" + "k" * 32, LMS_DATABASE_URL=database_url, **settings)
+    env.update(LMS_ENV="production", LMS_SECRET_KEY="jobs-test-" + "k" * 32, LMS_BASE_URL="http://127.0.0.1",
+               LMS_DATABASE_URL=database_url, **settings)
     return env
 
 

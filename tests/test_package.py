@@ -99,6 +99,7 @@ def test_the_installed_wheel_migrates_lists_courses_draws_certificates_and_serve
     assert preview.read_bytes().startswith(b"%PDF") and preview.stat().st_size > 10_000
 
     env["LMS_SECRET_KEY"] = "deploy-test-" + "k" * 32
+    env["LMS_BASE_URL"] = "https://training.example.org"  # as the README's deploy section sets them
     upgraded = shell(f"{venv}/bin/lms db upgrade", cwd=elsewhere, env=env)
     assert "up to date" in upgraded.stdout
     demo = shell(f"{venv}/bin/lms demo", cwd=elsewhere, env=env)

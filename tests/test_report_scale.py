@@ -147,7 +147,7 @@ def test_the_xlsx_response_is_streamed_and_starts_before_the_rows_are_read(clien
     client.sign_in("orgadmin@example.org")
     response = client.get(f"/org/{northmoor(demo)}/reports/people.xlsx", buffered=False)
     assert response.status_code == 200 and response.is_streamed
-    assert response.mimetype == routes.XLSX_TYPE and "attachment" in response.headers["Content-Disposition"]
+    assert response.mimetype == routes.EXPORT_TYPES["xlsx"] and "attachment" in response.headers["Content-Disposition"]
     assert "Content-Length" not in response.headers  # not built whole first
     chunks = response.iter_encoded()
     first = next(chunks)

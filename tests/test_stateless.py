@@ -20,7 +20,7 @@ from lms.certify import codes
 from lms.certify.services import issue_certificate
 from lms.dates import add_months
 from lms.db import utcnow
-from lms.models import CertificateBatch, Completion
+from lms.models import CertificateBatch, Completion, Job
 from tests.test_certificate_batches import give_certificates
 from tests.test_workers import ROOT, Server
 
@@ -45,10 +45,12 @@ def hosts(postgres_url, app, demo, tmp_path):
     for name in ("a", "b"):
         (tmp_path / name).mkdir()
     shared = {"LMS_REDIS_URL": REDIS_URL, "LMS_RATELIMIT_STORAGE_URI": REDIS_URL,
-              "LMS_SIGN_IN_RATE_LIMIT": "3 per minute", "LMS_BATCH_DIR": str(tmp_path / "shared-batches")}
+              "LMS_SIGN_IN_RATE_LIMIT": "3 per minute", "LMS_BATCH_DIR": str(tmp_path / "shared-batches"),
+              "LMS_EXPORT_STREAM_ROWS": "2"}
     first = Server(postgres_url, tmp_path / "a", 2, **shared, LMS_CERTIFICATE_CACHE_DIR=str(tmp_path / "a" / "cache"))
     second = Server(postgres_url, tmp_path / "b", 2, **shared, LMS_CERTIFICATE_CACHE_DIR=str(tmp_path / "b" / "cache"))
     worker_env = {**os.environ, "LMS_ENV": "production", "LMS_SECRET_KEY": "workers-test-" + "k" * 32,
+                  "LMS_BASE_URL": "http://127.0.0.1",
                   "LMS_DATABASE_URL": postgres_url, "LMS_COURSE_PATHS": str(ROOT / "tests" / "fixtures" / "courses"),
                   "LMS_CERTIFICATE_CACHE_DIR": str(tmp_path / "worker-cache"), **shared}
     worker_log = (tmp_path / "worker.log").open("w")
@@ -69,6 +71,17 @@ def sign_in(server: Server, email: str, password: str = "demo-password", cookies
     status, _ = server.request("POST", "/sign-in", {"csrf_token": token, "email": email, "password": password},
                                cookies=cookies)
     return status, cookies
+
+
+def wait_until_ready(server: Server, path: str, cookies: dict, ready: str) -> None:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        status, page = server.request("GET", path, cookies=cookies)
+        if ready in page:
+            return
+        assert status == 200 and "could not be prepared" not in page
+        time.sleep(0.5)
+    raise AssertionError(f"the worker did not finish {path}")
 
 
 def test_two_instances_and_a_worker_behave_as_one_service(hosts, app, demo, tmp_path):
@@ -94,18 +107,24 @@ def test_two_instances_and_a_worker_behave_as_one_service(hosts, app, demo, tmp_
     assert status == 302
     with app.app_context():
         batch_id = db.get_session().query(CertificateBatch.id).order_by(CertificateBatch.id.desc()).first()[0]
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        status, page = second.request("GET", f"/org/{organisation}/certificates/batches/{batch_id}", cookies=cookies)
-        if "certificates are ready" in page:
-            break
-        assert "could not be prepared" not in page
-        time.sleep(0.5)
-    else:
-        raise AssertionError("the worker did not finish the batch")
+    wait_until_ready(second, f"/org/{organisation}/certificates/batches/{batch_id}", cookies, "certificates are ready")
     status, archive = second.request_bytes("GET", f"/org/{organisation}/certificates/batches/{batch_id}/download",
                                            cookies=cookies)
     assert status == 200 and archive.startswith(b"PK")
+
+    # So is a people list too long to stream (more than LMS_EXPORT_STREAM_ROWS people).
+    _, people_page = first.request("GET", f"/org/{organisation}/reports/people", cookies=cookies)
+    assert "Prepare a CSV file" in people_page
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', people_page).group(1)
+    status, _ = first.request("POST", f"/org/{organisation}/reports/exports", {"csrf_token": token, "format": "csv"},
+                              cookies=cookies)
+    assert status == 302
+    with app.app_context():
+        job_id = db.get_session().query(Job.id).order_by(Job.id.desc()).first()[0]
+    wait_until_ready(second, f"/org/{organisation}/reports/exports/{job_id}", cookies, "The file is ready")
+    status, listing = second.request_bytes("GET", f"/org/{organisation}/reports/exports/{job_id}/download",
+                                           cookies=cookies)
+    assert status == 200 and listing.startswith("\ufeffName,".encode()) and b"orgadmin@example.org" in listing
 
     # A certificate drawn on one host is served by the other, whose cache has never seen it.
     with app.app_context():

@@ -105,6 +105,16 @@ CHECKED = {
     "reports.reminder_job": [(EAST_ADMIN, "GET", "/org/{north}/reports/reminders/{reminder_job}", None),
                              (EAST_ADMIN, "GET", "/org/{east}/reports/reminders/{reminder_job}", None),
                              (HOUSING_CHAMPION, "GET", "/org/{north}/reports/reminders/{reminder_job}", None)],
+    "reports.start_export": [(EAST_ADMIN, "POST", "/org/{north}/reports/exports", {"format": "csv"})],
+    # A people list is for whoever asked for it alone: not even a site admin.
+    "reports.export_job": [(EAST_ADMIN, "GET", "/org/{north}/reports/exports/{export_job}", None),
+                           (EAST_ADMIN, "GET", "/org/{east}/reports/exports/{export_job}", None),
+                           (HOUSING_CHAMPION, "GET", "/org/{north}/reports/exports/{export_job}", None),
+                           ("admin@example.org", "GET", "/org/{north}/reports/exports/{export_job}", None)],
+    "reports.export_download": [(EAST_ADMIN, "GET", "/org/{north}/reports/exports/{export_job}/download", None),
+                                (EAST_ADMIN, "GET", "/org/{east}/reports/exports/{export_job}/download", None),
+                                (HOUSING_CHAMPION, "GET", "/org/{north}/reports/exports/{export_job}/download", None),
+                                ("admin@example.org", "GET", "/org/{north}/reports/exports/{export_job}/download", None)],
     "training.settings": [(EAST_ADMIN, "GET", "/org/{north}/training", None)],
     "training.save_offered": [(EAST_ADMIN, "POST", "/org/{north}/training/courses", {"courses": "tiny"})],
     "training.add_requirement": [(EAST_ADMIN, "POST", "/org/{north}/training/requirements",
@@ -211,12 +221,16 @@ def targets(app, world):  # noqa: F811 - world is the imported fixture
         reminder_job = Job(organisation_id=world["north"], requested_by_id=admin.id,
                            task="lms.reports.reminders:send_reminders_job", params={"filters": {"course_id": "tiny"}})
         session.add(reminder_job)
+        export_job = Job(organisation_id=world["north"], requested_by_id=admin.id, status="done",
+                         task="lms.reports.export_files:export_job", result={"rows": 3},
+                         params={"format": "csv", "filters": {}, "sort": "name", "language": "en", "query": {}})
+        session.add(export_job)
         session.commit()
         assert session.scalars(select(Membership).where(Membership.user_id == learner.id)).first()
         return {**world, "attempt": attempt.id, "code": certificate.code, "certificate": certificate.id,
                 "batch": batch.id, "requirement": requirement.id, "workshop": workshop.id,
                 "east_workshop": east_workshop.id, "attendance": attendance.id,
-                "reminder_job": reminder_job.id}
+                "reminder_job": reminder_job.id, "export_job": export_job.id}
 
 
 @pytest.mark.parametrize("endpoint,as_,method,path,form", CASES,

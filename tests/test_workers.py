@@ -33,6 +33,7 @@ class Server:
         self.port = _free_port()
         self.log = tmp_path / f"gunicorn-{self.port}.log"
         settings = {"LMS_ENV": "production", "LMS_SECRET_KEY": "workers-test-" + "k" * 32,
+                    "LMS_BASE_URL": "http://127.0.0.1",
                     "LMS_DATABASE_URL": database_url, "LMS_SECURE_COOKIES": "0",
                     "LMS_CERTIFICATE_CACHE_DIR": str(tmp_path / "certificates"), "LMS_BATCH_DIR": str(tmp_path / "b"),
                     "LMS_COURSE_PATHS": str(ROOT / "tests" / "fixtures" / "courses"), **env}

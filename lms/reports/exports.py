@@ -23,9 +23,14 @@ from xml.sax.saxutils import quoteattr
 from flask_babel import gettext as _
 from flask_babel import to_user_timezone
 from openpyxl.utils import get_column_letter
+from sqlalchemy.orm import Session
 
+from lms.admin.forms import role_choices
 from lms.catalogue import Course
+from lms.people.scope import Scope
+from lms.reports import services
 from lms.reports.services import Row
+from lms.reports.status import STATUS_LABELS, Filters
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 CSV_BOM = "\ufeff"
@@ -36,6 +41,26 @@ PERSON_WIDTHS = (30, 34, 24, 20, 13)
 COURSE_WIDTHS = (18, 13, 14, 11)
 
 Value = str | date | None
+FORMATS = ("csv", "xlsx")
+
+
+def table(db: Session, scope: Scope, filters: Filters, courses: list[Course], *, sort: str, language: str,
+          now: datetime, refresher_days: int) -> tuple[list[str], Iterator[list[Value]]]:
+    """The filtered matrix as a header and rows of cells, in the current locale's words; the rows
+    are read as they are taken."""
+    shown = services.shown_courses(courses, filters)
+    labels = {status: str(label) for status, label in STATUS_LABELS.items()}
+    roles = {role: str(label) for role, label in role_choices()}
+    rows = (values(row, shown, labels, roles) for row in services.stream_rows(
+        db, scope, filters, courses, sort=sort, now=now, refresher_days=refresher_days))
+    return header(shown, language), rows
+
+
+def file_chunks(kind: str, title: str, header_row: list[str], rows: Iterable[list[Value]]) -> Iterator[bytes]:
+    """The file of that kind (one of FORMATS) as bytes, written while the rows are read."""
+    if kind == "csv":
+        return (chunk.encode("utf-8") for chunk in csv_chunks(header_row, rows))
+    return xlsx_chunks(title, header_row, rows)
 
 
 def neutralise(value: str) -> str:

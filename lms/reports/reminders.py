@@ -19,12 +19,11 @@ from lms import jobs
 from lms.audit import services as audit
 from lms.catalogue import Course
 from lms.db import utcnow
-from lms.errors import OutOfScope
 from lms.i18n import available_locales
 from lms.mail import send_email
 from lms.models import Job, Membership, Organisation, Reminder, User
-from lms.people.scope import Scope, organisation_scope, scope_for
-from lms.reports.services import Cell, cell_from_row, check_filters
+from lms.people.scope import Scope, organisation_scope
+from lms.reports.services import Cell, cell_from_row, job_request
 from lms.reports.status import (EXPIRED, IN_PROGRESS, NOT_STARTED, OVERDUE, REFRESHER_DUE, REVOKED, Filters, cells,
                                 person_conditions)
 from lms.training.services import offered_courses
@@ -145,15 +144,8 @@ def send_reminders_job(db: Session, job: Job) -> None:
     go to, and whether the champion may still send them, is worked out again when the job runs,
     under the organisation's lock, so the week's limit holds however often the job is run (a
     retry reaches only those the earlier attempt did not)."""
-    sender = db.get(User, job.requested_by_id) if job.requested_by_id else None
-    if sender is None:
-        raise OutOfScope()
-    scope = scope_for(db, sender, job.organisation_id)
-    if not scope.sees_people:
-        raise OutOfScope()
-    courses = offered_courses(db, scope.organisation_id, current_app.extensions["lms.catalogue"].all())
-    filters = Filters(**job.params["filters"])
-    check_filters(db, scope, filters, courses)
+    asked = job_request(db, job, current_app.extensions["lms.catalogue"].all())
+    sender, scope, courses, filters = asked.requester, asked.scope, asked.courses, asked.filters
     course = next((course for course in courses if course.id == filters.course_id), None)
     if course is None:
         raise RuntimeError(f"course {filters.course_id} is no longer offered")

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from flask import (Blueprint, Response, current_app, flash, redirect, render_template, request, stream_with_context,
-                   url_for)
+from flask import (Blueprint, Response, current_app, redirect, render_template, request, send_file,
+                   stream_with_context, url_for)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
+from sqlalchemy import select
 
 from lms import db, jobs
 from lms.admin.forms import role_choices
@@ -21,21 +22,12 @@ from lms.i18n import choose_language
 from lms.models import Job
 from lms.pagination import page_number
 from lms.people.scope import MAX_ID, Scope, scope_for
-from lms.reports import exports, reminders, services
-from lms.reports.status import Filters
+from lms.reports import export_files, exports, reminders, services
+from lms.reports.status import STATUS_LABELS, Filters
 from lms.training.services import offered_courses
 
 blueprint = Blueprint("reports", __name__, template_folder="templates")
 
-STATUS_LABELS = {
-    "completed": _l("Completed"),
-    "refresher_due": _l("Refresher due"),
-    "expired": _l("Expired"),
-    "revoked": _l("Revoked"),
-    "overdue": _l("Overdue"),
-    "in_progress": _l("In progress"),
-    "not_started": _l("Not started"),
-}
 SORT_LABELS = {
     "name": _l("Name, A to Z"),
     "-name": _l("Name, Z to A"),
@@ -45,7 +37,7 @@ SORT_LABELS = {
     "joined": _l("Joined, oldest first"),
     "urgency": _l("Most in need of action first (choose a course)"),
 }
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+EXPORT_TYPES = {"csv": "text/csv", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
 
 class BadFilter(ValueError):
@@ -152,6 +144,7 @@ def people(organisation_id: int):
         courses=courses, shown=services.shown_courses(courses, filters), teams=database.scalars(scope.teams()).all(),
         labels=STATUS_LABELS, sorts=SORT_LABELS, roles=dict(role_choices()), query_args=_query_args(filters, sort),
         language=choose_language(), remindable=reminders.REMINDABLE, sort_problem=sort_problem,
+        export_stream_rows=current_app.config["EXPORT_STREAM_ROWS"], export_form=ConfirmForm(),
     ), 400 if sort_problem else 200
 
 
@@ -160,63 +153,118 @@ def _logged(filters: Filters) -> dict:
     return {key: value for key, value in asdict(filters).items() if value not in (None, "")}
 
 
+def _filename(organisation_id: int, extension: str, day=None) -> str:
+    return f"training-report-{organisation_id}-{day or utcnow():%Y-%m-%d}.{extension}"
+
+
 def _export(organisation_id: int, kind: str):
-    """The scope, and the header and streamed rows of the filtered matrix, once the export is
-    recorded in the audit log."""
+    """The filtered people list as a file: streamed while it is written, or, for more people
+    than a request should spend its time on, a page offering to prepare it in the background."""
+    database = db.get_session()
     scope = _report_scope(organisation_id)
     courses = _courses(scope)
     filters = _filters(scope, courses)
     sort = _sort(filters)
+    count = services.count_people(database, scope, filters, courses, **_now_and_refresher())
+    if count > current_app.config["EXPORT_STREAM_ROWS"]:
+        return render_template("reports/export_prepare.html", organisation=scope.organisation, count=count,
+                               kind=kind, form=ConfirmForm(), query_args=_query_args(filters, sort))
     with db.write_transaction() as database:
         audit.record(database, scope.organisation_id, current_user, audit.EXPORT, format=kind,
                      filters=_logged(filters))
     language = choose_language()
-    shown = services.shown_courses(courses, filters)
-    labels = {status: str(label) for status, label in STATUS_LABELS.items()}
-    roles = {role: str(label) for role, label in role_choices()}
-    rows = (exports.values(row, shown, labels, roles) for row in services.stream_rows(
-        database, scope, filters, courses, sort=sort, **_now_and_refresher()))
-    return scope, exports.header(shown, language), rows
-
-
-def _filename(scope: Scope, extension: str) -> str:
-    return f"training-report-{scope.organisation_id}-{utcnow():%Y-%m-%d}.{extension}"
-
-
-@blueprint.get("/org/<int:organisation_id>/reports/people.csv")
-def export_csv(organisation_id: int):
-    scope, header, rows = _export(organisation_id, "csv")
-    database = db.get_session()
+    header, rows = exports.table(database, scope, filters, courses, sort=sort, language=language,
+                                 **_now_and_refresher())
+    chunks = exports.file_chunks(kind, _("Training"), header, rows)
 
     def body():
         try:
-            for chunk in exports.csv_chunks(header, rows):
-                yield chunk.encode("utf-8")
+            # Sent as it is written: the download starts at once, and memory stays the same
+            # however many people there are.
+            yield from chunks
         finally:
             # The request's own teardown may already have run: this session is closed here, as
             # soon as the file is written or the download abandoned.
             database.close()
 
-    return Response(stream_with_context(body()), mimetype="text/csv", headers={
-        "Content-Disposition": f'attachment; filename="{_filename(scope, "csv")}"'})
+    return Response(stream_with_context(body()), mimetype=EXPORT_TYPES[kind], headers={
+        "Content-Disposition": f'attachment; filename="{_filename(scope.organisation_id, kind)}"'})
+
+
+@blueprint.get("/org/<int:organisation_id>/reports/people.csv")
+def export_csv(organisation_id: int):
+    return _export(organisation_id, "csv")
 
 
 @blueprint.get("/org/<int:organisation_id>/reports/people.xlsx")
 def export_xlsx(organisation_id: int):
-    scope, header, rows = _export(organisation_id, "xlsx")
+    return _export(organisation_id, "xlsx")
+
+
+@blueprint.post("/org/<int:organisation_id>/reports/exports")
+def start_export(organisation_id: int):
+    """Prepare the filtered people list as a file in the background (the job's page follows it)."""
     database = db.get_session()
-    title = _("Training")
+    scope = _report_scope(organisation_id)
+    if not ConfirmForm().validate_on_submit():
+        raise BadFilter(_("The form had expired. Nothing was prepared: please try again."))
+    kind = request.form.get("format", "")
+    if kind not in exports.FORMATS:
+        raise BadFilter(_("Choose whether to download a CSV or an Excel (XLSX) file."))
+    courses = _courses(scope)
+    filters = _filters(scope, courses)
+    sort = _sort(filters)
+    params = {"format": kind, "filters": asdict(filters), "sort": sort, "language": choose_language(),
+              "query": _query_args(filters, sort)}
+    task = jobs.task_name(export_files.export_job)
+    # Pressing the button twice follows the file already being prepared.
+    for waiting in database.scalars(select(Job).where(
+            Job.requested_by_id == current_user.id, Job.organisation_id == scope.organisation_id, Job.task == task,
+            Job.status.in_(("queued", "running")))):
+        if waiting.params == params:
+            return redirect(url_for("reports.export_job", organisation_id=organisation_id, job_id=waiting.id))
+    audit.record(database, scope.organisation_id, current_user, audit.EXPORT, format=kind, filters=_logged(filters))
+    job = jobs.submit(database, current_app._get_current_object(), export_files.export_job,
+                      organisation_id=scope.organisation_id, requested_by_id=current_user.id, params=params,
+                      total=services.count_people(database, scope, filters, courses, **_now_and_refresher()))
+    return redirect(url_for("reports.export_job", organisation_id=organisation_id, job_id=job.id))
 
-    def body():
-        try:
-            # The workbook is compressed and sent as its rows are read: the download starts at
-            # once, and memory stays the same however many people there are.
-            yield from exports.xlsx_chunks(title, header, rows)
-        finally:
-            database.close()  # as for the CSV: the request's teardown may already have run
 
-    return Response(stream_with_context(body()), mimetype=XLSX_TYPE, headers={
-        "Content-Disposition": f'attachment; filename="{_filename(scope, "xlsx")}"'})
+def _job(scope: Scope, job_id: int, task, *, managers_too: bool) -> Job:
+    """A job of this kind in this organisation, for the person who asked for it (and, where
+    managers_too, for those who manage the organisation)."""
+    job = db.get_session().get(Job, job_id) if job_id <= MAX_ID else None
+    if (job is None or job.organisation_id != scope.organisation_id or job.task != jobs.task_name(task)
+            or not (job.requested_by_id == current_user.id or (managers_too and scope.can_manage))):
+        raise OutOfScope()
+    return job
+
+
+@blueprint.get("/org/<int:organisation_id>/reports/exports/<int:job_id>")
+def export_job(organisation_id: int, job_id: int):
+    """How far the file has got, and then its download; the person can leave and come back.
+    Only they may see it: it lists people's details."""
+    scope = _report_scope(organisation_id)
+    job = _job(scope, job_id, export_files.export_job, managers_too=False)
+    return render_template("reports/export_job.html", organisation=scope.organisation, job=job,
+                           expired=export_files.expired(job, utcnow()), keep_hours=export_files.KEEP_HOURS,
+                           query_args=job.params.get("query", {}))
+
+
+@blueprint.get("/org/<int:organisation_id>/reports/exports/<int:job_id>/download")
+def export_download(organisation_id: int, job_id: int):
+    scope = _report_scope(organisation_id)
+    job = _job(scope, job_id, export_files.export_job, managers_too=False)
+    if job.status != "done":
+        return redirect(url_for("reports.export_job", organisation_id=organisation_id, job_id=job.id))
+    path = export_files.file_path(current_app, job)
+    if export_files.expired(job, utcnow()) or not path.is_file():
+        return render_template("error.html", status=410, message=_(
+            "This file has been deleted: it held people's details, so it is kept for %(hours)d hours only. "
+            "Prepare it again from the people list.", hours=export_files.KEEP_HOURS)), 410
+    kind = job.params["format"]
+    return send_file(path, mimetype=EXPORT_TYPES[kind], as_attachment=True,
+                     download_name=_filename(scope.organisation_id, kind, job.created_at))
 
 
 def _reminder_plan(scope: Scope, *, lock: bool = False):
@@ -266,12 +314,7 @@ def send_reminders(organisation_id: int):
 @blueprint.get("/org/<int:organisation_id>/reports/reminders/<int:job_id>")
 def reminder_job(organisation_id: int, job_id: int):
     """How far a send has got; the person can leave and come back."""
-    database = db.get_session()
     scope = _report_scope(organisation_id)
-    job = database.get(Job, job_id) if job_id <= MAX_ID else None
-    if (job is None or job.organisation_id != scope.organisation_id
-            or job.task != jobs.task_name(reminders.send_reminders_job)
-            or not (scope.can_manage or job.requested_by_id == current_user.id)):
-        raise OutOfScope()
+    job = _job(scope, job_id, reminders.send_reminders_job, managers_too=True)
     return render_template("reports/reminder_job.html", organisation=scope.organisation, job=job,
                            query_args=job.params.get("query", {}))

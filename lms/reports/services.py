@@ -12,10 +12,11 @@ from sqlalchemy.orm import Session
 
 from lms.catalogue import Course
 from lms.errors import InvalidInput, OutOfScope
-from lms.models import Membership, Role, Team, TrainingRequirement, User
+from lms.models import Job, Membership, Role, Team, TrainingRequirement, User
 from lms.pagination import PER_PAGE, Page
-from lms.people.scope import Scope
+from lms.people.scope import Scope, scope_for
 from lms.reports import status
+from lms.training.services import offered_courses
 from lms.reports.status import (COMPLETED, DONE, EXPIRED, IN_PROGRESS, NOT_STARTED, OVERDUE, REFRESHER_DUE, REVOKED,
                                 STATUSES, Filters, cells, person_conditions)
 
@@ -256,18 +257,48 @@ def _person(row) -> Person:
     return Person(membership_id, name, email, team or "", role, _utc(joined_at))
 
 
-def matrix(db: Session, scope: Scope, filters: Filters, courses: list[Course], *, page: int, sort: str = DEFAULT_SORT,
-           now: datetime, refresher_days: int, per_page: int = PER_PAGE) -> Page:
-    """One page of people, each Row holding their cell in every course shown: three queries."""
+@dataclass
+class JobRequest:
+    """What a job asked for from the people list may do when it runs: all worked out again then,
+    so a champion who has since lost the team, or a course no longer offered, is refused."""
+    requester: User
+    scope: Scope
+    courses: list[Course]
+    filters: Filters
+
+
+def job_request(db: Session, job: Job, catalogue: list[Course]) -> JobRequest:
+    requester = db.get(User, job.requested_by_id) if job.requested_by_id else None
+    if requester is None:
+        raise OutOfScope()
+    scope = scope_for(db, requester, job.organisation_id)
+    if not scope.sees_people:
+        raise OutOfScope()
+    courses = offered_courses(db, scope.organisation_id, catalogue)
+    filters = Filters(**job.params["filters"])
+    check_filters(db, scope, filters, courses)
+    return JobRequest(requester, scope, courses, filters)
+
+
+def count_people(db: Session, scope: Scope, filters: Filters, courses: list[Course], *, now: datetime,
+                 refresher_days: int) -> int:
+    """How many people the filters match."""
     course_ids = [course.id for course in shown_courses(courses, filters)]
-    query = _people(scope, filters, course_ids, sort, now=now, refresher_days=refresher_days)
     # Counted from the memberships alone (users only to search their names): joining every
     # person's user and team to count them took 100 ms at 100,000 people.
     counted = select(func.count()).select_from(Membership)
     if filters.search:
         counted = counted.join(User, User.id == Membership.user_id)
-    total = db.scalar(counted.where(
+    return db.scalar(counted.where(
         *person_conditions(scope, filters, course_ids, now=now, refresher_days=refresher_days)))
+
+
+def matrix(db: Session, scope: Scope, filters: Filters, courses: list[Course], *, page: int, sort: str = DEFAULT_SORT,
+           now: datetime, refresher_days: int, per_page: int = PER_PAGE) -> Page:
+    """One page of people, each Row holding their cell in every course shown: three queries."""
+    course_ids = [course.id for course in shown_courses(courses, filters)]
+    query = _people(scope, filters, course_ids, sort, now=now, refresher_days=refresher_days)
+    total = count_people(db, scope, filters, courses, now=now, refresher_days=refresher_days)
     number = min(max(1, page), max(1, -(-total // per_page)))
     people = [_person(row) for row in db.execute(query.limit(per_page).offset((number - 1) * per_page))]
     by_membership: dict[int, dict[str, Cell]] = {person.membership_id: {} for person in people}

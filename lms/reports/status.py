@@ -23,6 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Boolean, Float, Integer, String, and_, case, exists, false, func, literal, or_, select, union_all
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased
@@ -39,6 +40,16 @@ REVOKED = "revoked"
 OVERDUE = "overdue"
 IN_PROGRESS = "in_progress"
 NOT_STARTED = "not_started"
+# As every page and export names them.
+STATUS_LABELS = {
+    COMPLETED: _l("Completed"),
+    REFRESHER_DUE: _l("Refresher due"),
+    EXPIRED: _l("Expired"),
+    REVOKED: _l("Revoked"),
+    OVERDUE: _l("Overdue"),
+    IN_PROGRESS: _l("In progress"),
+    NOT_STARTED: _l("Not started"),
+}
 STATUSES = (COMPLETED, REFRESHER_DUE, EXPIRED, REVOKED, OVERDUE, IN_PROGRESS, NOT_STARTED)
 DONE = (COMPLETED, REFRESHER_DUE)
 
