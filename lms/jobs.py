@@ -95,7 +95,9 @@ def tracked(work: Callable) -> Callable:
         with current_app.test_request_context():
             db = database.get_session()
             job = db.get(Job, job_id)
-            if job is None or job.status in ("done", "failed"):
+            # A queue entry that outlived its record (or, after an upgrade, names another
+            # kind of job) has nothing to do.
+            if job is None or job.task != task_name(task) or job.status in ("done", "failed"):
                 return
             job.status = "running"
             db.commit()

@@ -14,7 +14,7 @@ from lms import db
 from lms.certify.services import issue_certificate
 from lms.db import utcnow
 from lms.dates import add_months
-from lms.models import Certificate, CertificateBatch, Completion, User
+from lms.models import Certificate, Completion, Job, User
 from tests.conftest import FormClient
 
 
@@ -51,11 +51,11 @@ def admin(batch_app, demo):
     return client
 
 
-def wait_for(app, batch_id: int, seconds: float = 90) -> CertificateBatch:
+def wait_for(app, batch_id: int, seconds: float = 90) -> Job:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         with app.app_context():
-            batch = db.get_session().get(CertificateBatch, batch_id)
+            batch = db.get_session().get(Job, batch_id)
             if batch.status in ("done", "failed"):
                 return batch
         time.sleep(0.2)
@@ -110,7 +110,7 @@ def test_the_request_returns_before_the_drawing_is_done(batch_app, admin):
     response = start(admin, "pdf")
     batch_id = int(response.headers["Location"].rsplit("/", 1)[1])
     with batch_app.app_context():
-        assert db.get_session().get(CertificateBatch, batch_id).status in ("queued", "running")
+        assert db.get_session().get(Job, batch_id).status in ("queued", "running")
     # Other people's pages are served while it runs.
     for _ in range(5):
         started = time.perf_counter()
@@ -127,7 +127,7 @@ def test_bad_batch_requests_get_400(batch_app, admin):
     for kind, course in [("exe", ""), ("pdf", "no-such-course")]:
         assert start(admin, kind, course).status_code == 400
     with batch_app.app_context():
-        assert db.get_session().scalars(select(CertificateBatch)).all() == []
+        assert db.get_session().scalars(select(Job)).all() == []
 
 
 def test_other_organisations_cannot_see_or_fetch_a_batch(batch_app, admin, demo):

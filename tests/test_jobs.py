@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from lms import jobs
-from lms.models import CertificateBatch
+from lms.models import Job
 from tests.conftest import database
 from tests.test_certificate_batches import admin, batch_app, give_certificates, start, wait_for  # noqa: F401
 
@@ -61,7 +61,7 @@ def test_a_batch_that_fails_says_it_is_retrying_and_fails_only_on_the_last_attem
     with pytest.raises(OSError):
         jobs._run(jobs.task_name(batches.draw_batch), [batch_id], final=False)
     with database(batch_app) as session:
-        batch = session.get(CertificateBatch, batch_id)
+        batch = session.get(Job, batch_id)
         assert (batch.status, batch.error) == ("queued", "No space left on device")
     page = admin.get(f"/org/{admin.organisation}/certificates/batches/{batch_id}").get_data(as_text=True)
     assert "being prepared again" in page and "could not be prepared" not in page
@@ -70,7 +70,7 @@ def test_a_batch_that_fails_says_it_is_retrying_and_fails_only_on_the_last_attem
     with pytest.raises(OSError):
         jobs._run(jobs.task_name(batches.draw_batch), [batch_id], final=True)
     with database(batch_app) as session:
-        assert session.get(CertificateBatch, batch_id).status == "failed"
+        assert session.get(Job, batch_id).status == "failed"
     page = admin.get(f"/org/{admin.organisation}/certificates/batches/{batch_id}").get_data(as_text=True)
     assert "could not be prepared" in page
     # A failed batch is not drawn again by a late retry.
@@ -78,8 +78,26 @@ def test_a_batch_that_fails_says_it_is_retrying_and_fails_only_on_the_last_attem
     jobs._worker_app = batch_app
     jobs._run(jobs.task_name(batches.draw_batch), [batch_id], final=True)
     with database(batch_app) as session:
-        assert session.get(CertificateBatch, batch_id).status == "failed"
+        assert session.get(Job, batch_id).status == "failed"
     jobs._worker_app = None
+
+
+def test_a_queue_entry_naming_another_kind_of_job_does_nothing(batch_app, admin, monkeypatch):
+    """After the upgrade that made batches jobs, an old queue entry draw_batch(5) may name a job
+    of another kind: it must leave that job alone."""
+    from lms.certify import batches
+    from lms.reports import reminders
+
+    with database(batch_app) as session:
+        other = Job(organisation_id=admin.organisation, requested_by_id=None, params={},
+                    task=jobs.task_name(reminders.send_reminders_job))
+        session.add(other)
+        session.commit()
+        other_id = other.id
+    monkeypatch.setattr(jobs, "_worker_app", batch_app)
+    jobs._run(jobs.task_name(batches.draw_batch), [other_id], final=True)
+    with database(batch_app) as session:
+        assert (session.get(Job, other_id).status, session.get(Job, other_id).error) == ("queued", None)
 
 
 def worker_env(database_url: str, **settings) -> dict:
@@ -114,7 +132,7 @@ def test_with_redis_a_batch_waits_on_the_queue_until_a_worker_runs_it(batch_app,
     batch_id = int(start(admin, "zip").headers["Location"].rsplit("/", 1)[1])
     time.sleep(1)
     with database(batch_app) as session:
-        assert session.get(CertificateBatch, batch_id).status == "queued"  # nobody has started it
+        assert session.get(Job, batch_id).status == "queued"  # nobody has started it
     env = worker_env(database_url, LMS_REDIS_URL=REDIS_URL, LMS_COURSE_PATHS=os.pathsep.join(
         str(p) for p in batch_app.config["COURSE_PATHS"]), LMS_BATCH_DIR=str(batch_app.config["BATCH_DIR"]),
         LMS_CERTIFICATE_CACHE_DIR=str(batch_app.config["CERTIFICATE_CACHE_DIR"]))

@@ -14,13 +14,14 @@ import time
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from lms import db
 from lms.certify import codes
 from lms.certify.services import issue_certificate
 from lms.dates import add_months
 from lms.db import utcnow
-from lms.models import CertificateBatch, Completion, Job
+from lms.models import Completion, Job
 from tests.test_certificate_batches import give_certificates
 from tests.test_workers import ROOT, Server
 
@@ -73,15 +74,23 @@ def sign_in(server: Server, email: str, password: str = "demo-password", cookies
     return status, cookies
 
 
-def wait_until_ready(server: Server, path: str, cookies: dict, ready: str) -> None:
+def job_through_the_worker(app, first: Server, second: Server, cookies: dict, form_page: str, action: str,
+                           fields: dict, progress: str, ready: str) -> bytes:
+    """Ask for a job from a form on the first instance, follow its progress on the second until
+    the worker has done it, and download its file from there."""
+    _, page = first.request("GET", form_page, cookies=cookies)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    status, _ = first.request("POST", action, {"csrf_token": token, **fields}, cookies=cookies)
+    assert status == 302
+    with app.app_context():
+        job_id = db.get_session().scalar(select(Job.id).order_by(Job.id.desc()).limit(1))
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        status, page = server.request("GET", path, cookies=cookies)
-        if ready in page:
-            return
-        assert status == 200 and "could not be prepared" not in page
+    while ready not in (page := second.request("GET", progress.format(job_id), cookies=cookies)[1]):
+        assert "could not be prepared" not in page and time.monotonic() < deadline, f"the worker did not finish {action}"
         time.sleep(0.5)
-    raise AssertionError(f"the worker did not finish {path}")
+    status, body = second.request_bytes("GET", progress.format(job_id) + "/download", cookies=cookies)
+    assert status == 200
+    return body
 
 
 def test_two_instances_and_a_worker_behave_as_one_service(hosts, app, demo, tmp_path):
@@ -100,31 +109,16 @@ def test_two_instances_and_a_worker_behave_as_one_service(hosts, app, demo, tmp_
     # A bulk certificate job asked for on one instance is run by the worker and downloaded from the other.
     organisation = demo["organisations"]["Northmoor Borough Council"]
     give_certificates(app, organisation, 3)
-    _, form_page = first.request("GET", f"/org/{organisation}/certificates", cookies=cookies)
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form_page).group(1)
-    status, _ = first.request("POST", f"/org/{organisation}/certificates/batches",
-                              {"csrf_token": token, "kind": "zip", "course": ""}, cookies=cookies)
-    assert status == 302
-    with app.app_context():
-        batch_id = db.get_session().query(CertificateBatch.id).order_by(CertificateBatch.id.desc()).first()[0]
-    wait_until_ready(second, f"/org/{organisation}/certificates/batches/{batch_id}", cookies, "certificates are ready")
-    status, archive = second.request_bytes("GET", f"/org/{organisation}/certificates/batches/{batch_id}/download",
-                                           cookies=cookies)
-    assert status == 200 and archive.startswith(b"PK")
+    archive = job_through_the_worker(app, first, second, cookies, f"/org/{organisation}/certificates",
+                                     f"/org/{organisation}/certificates/batches", {"kind": "zip", "course": ""},
+                                     f"/org/{organisation}/certificates/batches/{{}}", "certificates are ready")
+    assert archive.startswith(b"PK")
 
     # So is a people list too long to stream (more than LMS_EXPORT_STREAM_ROWS people).
-    _, people_page = first.request("GET", f"/org/{organisation}/reports/people", cookies=cookies)
-    assert "Prepare a CSV file" in people_page
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', people_page).group(1)
-    status, _ = first.request("POST", f"/org/{organisation}/reports/exports", {"csrf_token": token, "format": "csv"},
-                              cookies=cookies)
-    assert status == 302
-    with app.app_context():
-        job_id = db.get_session().query(Job.id).order_by(Job.id.desc()).first()[0]
-    wait_until_ready(second, f"/org/{organisation}/reports/exports/{job_id}", cookies, "The file is ready")
-    status, listing = second.request_bytes("GET", f"/org/{organisation}/reports/exports/{job_id}/download",
-                                           cookies=cookies)
-    assert status == 200 and listing.startswith("\ufeffName,".encode()) and b"orgadmin@example.org" in listing
+    listing = job_through_the_worker(app, first, second, cookies, f"/org/{organisation}/reports/people",
+                                     f"/org/{organisation}/reports/exports", {"format": "csv"},
+                                     f"/org/{organisation}/reports/exports/{{}}", "The file is ready")
+    assert listing.startswith("\ufeffName,".encode()) and b"orgadmin@example.org" in listing
 
     # A certificate drawn on one host is served by the other, whose cache has never seen it.
     with app.app_context():

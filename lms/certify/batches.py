@@ -1,12 +1,12 @@
 """Drawing many certificates at once, off the request path.
 
-A request only records a batch and puts `draw_batch` on the job queue (lms.jobs), so drawing
-hundreds of PDFs never holds up anyone's page: the person who asked watches a progress page
-instead. The file is written to LMS_BATCH_DIR, which every app host must share.
+A request only records a batch (a Job whose params say the kind of file and the certificates
+in it) and puts `draw_batch` on the job queue (lms.jobs), so drawing hundreds of PDFs never
+holds up anyone's page: the person who asked watches a progress page instead. The file is
+written to LMS_BATCH_DIR, which every app host must share.
 """
 from __future__ import annotations
 
-import logging
 import os
 import tempfile
 import zipfile
@@ -19,17 +19,15 @@ from sqlalchemy.orm import Session
 
 from lms import jobs
 from lms.certify import codes, render, services
-from lms.db import utcnow
 from lms.errors import InvalidInput, OutOfScope
-from lms.models import Certificate, CertificateBatch, Completion, User
-from lms.people.scope import Scope
+from lms.models import Certificate, Completion, Job, User
+from lms.people.scope import MAX_ID, Scope
 
 KINDS = ("pdf", "zip")
 MAX_CERTIFICATES = 2000
-log = logging.getLogger(__name__)
 
 
-def create_batch(db: Session, scope: Scope, *, kind: str, course_id: str | None, requested_by: User) -> CertificateBatch:
+def create_batch(db: Session, scope: Scope, *, kind: str, course_id: str | None, requested_by: User) -> Job:
     if not scope.can_manage:
         raise OutOfScope()
     if kind not in KINDS:
@@ -44,70 +42,54 @@ def create_batch(db: Session, scope: Scope, *, kind: str, course_id: str | None,
     return batch_of(db, scope, kind, ids, requested_by)
 
 
-def batch_of(db: Session, scope: Scope, kind: str, ids: list[int], requested_by: User) -> CertificateBatch:
-    """A batch of these certificates, in this order; the caller has chosen them within its scope."""
+def batch_of(db: Session, scope: Scope, kind: str, ids: list[int], requested_by: User) -> Job:
+    """A batch of these certificates, in this order; the caller has chosen them within its scope.
+    It is queued once the caller has committed it (start)."""
     if not ids:
         raise InvalidInput(_l("There are no certificates to include"), "course")
-    batch = CertificateBatch(organisation_id=scope.organisation_id, requested_by_id=requested_by.id, kind=kind,
-                             certificate_ids=ids, total=len(ids))
+    batch = Job(organisation_id=scope.organisation_id, requested_by_id=requested_by.id, task=jobs.task_name(draw_batch),
+                params={"kind": kind, "certificate_ids": ids}, total=len(ids))
     db.add(batch)
     db.flush()
     return batch
 
 
-def get_batch(db: Session, scope: Scope, batch_id: int) -> CertificateBatch:
+def get_batch(db: Session, scope: Scope, batch_id: int) -> Job:
     """An admin sees the organisation's batches; anyone else only the ones they asked for."""
-    batch = db.get(CertificateBatch, batch_id) if 0 < batch_id < 2**31 else None
-    if batch is None or batch.organisation_id != scope.organisation_id:
+    batch = db.get(Job, batch_id) if 0 < batch_id <= MAX_ID else None
+    if batch is None or batch.organisation_id != scope.organisation_id or batch.task != jobs.task_name(draw_batch):
         raise OutOfScope()
     if not (scope.can_manage or batch.requested_by_id == scope.user_id):
         raise OutOfScope()
     return batch
 
 
-def output_path(folder: Path, batch: CertificateBatch) -> Path:
-    return folder / f"batch-{batch.id}.{batch.kind}"
+def kind_of(batch: Job) -> str:
+    return batch.params["kind"]
+
+
+def output_path(folder: Path, batch: Job) -> Path:
+    return folder / f"certificates-{batch.id}.{kind_of(batch)}"
 
 
 def start(app: Flask, batch_id: int) -> None:
     jobs.enqueue(app, draw_batch, batch_id)
 
 
-def _set(db: Session, batch: CertificateBatch, **values) -> None:
-    for key, value in values.items():
-        setattr(batch, key, value)
-    db.commit()
-
-
-def draw_batch(batch_id: int) -> None:
+@jobs.tracked
+def draw_batch(db: Session, batch: Job) -> None:
     """The queued task. Run again after a failed attempt, it starts the drawing afresh."""
-    from lms import db as database_module
-
-    app = current_app._get_current_object()
-    with app.test_request_context():
-        db = database_module.get_session()
-        batch = db.get(CertificateBatch, batch_id)
-        if batch is None or batch.status in ("done", "failed"):
-            return
-        _set(db, batch, status="running", done=0)
-        try:
-            _draw(app, db, batch)
-        except Exception as error:  # the person waiting must see that it failed, whatever failed
-            log.exception("certificate batch %s failed", batch_id)
-            db.rollback()
-            if jobs.final_attempt():
-                _set(db, batch, status="failed", error=str(error)[:500], finished_at=utcnow())
-            else:
-                _set(db, batch, status="queued", error=str(error)[:500])
-            raise
-        _set(db, batch, status="done", finished_at=utcnow())
+    batch.done = 0
+    db.commit()
+    _draw(current_app._get_current_object(), db, batch)
 
 
-def _draw(app: Flask, db: Session, batch: CertificateBatch) -> None:
+def _draw(app: Flask, db: Session, batch: Job) -> None:
     folder = Path(app.config["BATCH_DIR"])
     folder.mkdir(parents=True, exist_ok=True)
-    certificates = {c.id: c for c in db.scalars(select(Certificate).where(Certificate.id.in_(batch.certificate_ids)))}
-    ordered = [certificates[i] for i in batch.certificate_ids if i in certificates]
+    wanted = batch.params["certificate_ids"]
+    certificates = {c.id: c for c in db.scalars(select(Certificate).where(Certificate.id.in_(wanted)))}
+    ordered = [certificates[i] for i in wanted if i in certificates]
     handle, temporary = tempfile.mkstemp(dir=folder, suffix=".part")
     os.close(handle)
     try:
@@ -117,11 +99,16 @@ def _draw(app: Flask, db: Session, batch: CertificateBatch) -> None:
     batch.done = len(ordered)
 
 
-def _write(app: Flask, db: Session, batch: CertificateBatch, ordered: list[Certificate], temporary: Path) -> None:
+def _progress(db: Session, batch: Job, done: int) -> None:
+    batch.done = done
+    db.commit()
+
+
+def _write(app: Flask, db: Session, batch: Job, ordered: list[Certificate], temporary: Path) -> None:
     catalogue = app.extensions["lms.catalogue"]
     cache = services.PdfCache(app.config["CERTIFICATE_CACHE_DIR"])
     every = max(1, len(ordered) // 50)  # about fifty progress updates, whatever the size
-    if batch.kind == "zip":
+    if kind_of(batch) == "zip":
         with zipfile.ZipFile(temporary, "w", compression=zipfile.ZIP_STORED) as archive:
             for number, certificate in enumerate(ordered, start=1):
                 drawing = services.drawing_for(db, certificate, catalogue, base_url=app.config["BASE_URL"])
@@ -129,13 +116,13 @@ def _write(app: Flask, db: Session, batch: CertificateBatch, ordered: list[Certi
                 archive.write(services.pdf_path(drawing, cache),
                               f"{user_name}-{certificate.completion.course_id}-{codes.display(certificate.code)}.pdf")
                 if number % every == 0:
-                    _set(db, batch, done=number)
+                    _progress(db, batch, number)
     else:
         documents = []
         for number, certificate in enumerate(ordered, start=1):
             drawing = services.drawing_for(db, certificate, catalogue, base_url=app.config["BASE_URL"])
             documents.append(render.draw_document(drawing.html, drawing.fetcher()))
             if number % every == 0:
-                _set(db, batch, done=number)
+                _progress(db, batch, number)
         temporary.write_bytes(render.join_documents(documents))
     os.replace(temporary, output_path(temporary.parent, batch))

@@ -215,5 +215,6 @@ def batch_download(organisation_id: int, batch_id: int):
     path = batches.output_path(current_app.config["BATCH_DIR"], found)
     if found.status != "done" or not path.exists():
         abort(404)
-    mimetype = "application/pdf" if found.kind == "pdf" else "application/zip"
-    return send_file(path, mimetype=mimetype, as_attachment=True, download_name=f"certificates-{found.id}.{found.kind}")
+    kind = batches.kind_of(found)
+    mimetype = "application/pdf" if kind == "pdf" else "application/zip"
+    return send_file(path, mimetype=mimetype, as_attachment=True, download_name=f"certificates-{found.id}.{kind}")

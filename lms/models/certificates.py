@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Integer, String, Text
+from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.db import Base, UTCDateTime, utcnow
@@ -27,25 +27,3 @@ class Certificate(Base):
 
     completion: Mapped[Completion] = relationship()
     organisation: Mapped[Organisation | None] = relationship()
-
-
-class CertificateBatch(Base):
-    """Many certificates drawn at once, as one PDF or a ZIP of PDFs, by a separate process."""
-
-    __tablename__ = "certificate_batches"
-    __table_args__ = (
-        CheckConstraint("kind IN ('pdf', 'zip')", name="kind"),
-        CheckConstraint("status IN ('queued', 'running', 'done', 'failed')", name="status"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"), index=True)
-    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    kind: Mapped[str] = mapped_column(String(8))
-    certificate_ids: Mapped[list] = mapped_column(JSON)
-    status: Mapped[str] = mapped_column(String(16), default="queued")
-    done: Mapped[int] = mapped_column(Integer, default=0)
-    total: Mapped[int] = mapped_column(Integer)
-    error: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
