@@ -55,6 +55,7 @@ def create_app(overrides: dict | None = None, *, secret_required: bool = True) -
     from lms.translate.routes import blueprint as translate_blueprint
     from lms.workshops.routes import blueprint as workshops_blueprint
     from lms.guests.routes import blueprint as guests_blueprint
+    from lms.privacy.routes import blueprint as privacy_blueprint
 
     app.register_blueprint(site_blueprint)
     app.register_blueprint(auth_blueprint)
@@ -67,6 +68,7 @@ def create_app(overrides: dict | None = None, *, secret_required: bool = True) -
     app.register_blueprint(audit_blueprint)
     app.register_blueprint(workshops_blueprint)
     app.register_blueprint(guests_blueprint)
+    app.register_blueprint(privacy_blueprint)
     from lms import serving
 
     serving.init_app(app)  # after the blueprints: it serves their static folders too

@@ -41,6 +41,7 @@ NO_TENANT_IDS = {
     "learn.quiz_start": "starts the viewer's own attempt", "learn.slides": "course content", "learn.slide": "course content",
     "translate.course_translations": "course-wide review status; role-checked in tests/test_translations.py",
     "translate.mark_reviewed": "course-wide review status; role-checked in tests/test_translations.py",
+    "privacy.your_data": "the signed-in person's own data; checked in tests/test_privacy_access.py",
     "certify.verify_form": "public by design: anyone may check a certificate",
     "certify.verify": "public by design: a certificate's code is what is printed for anyone to check",
     "workshops.trainer_feed": "a signed token naming one trainer is the only key; checked in tests/test_workshops.py",

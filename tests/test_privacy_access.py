@@ -1,0 +1,128 @@
+"""A person downloads everything held about them (issue 14, access): every row that names
+them, found from the models' foreign keys, and nobody else's details."""
+from __future__ import annotations
+
+import json
+import re
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from lms.audit import services as audit
+from lms.db import Base, utcnow
+from lms.learn import services as learn
+from lms.models import (Attendance, Certificate, Completion, GuestLearner, Invite, Job, Reminder, TranslationReview,
+                        User, Workshop)
+from lms.privacy import holdings
+from tests.conftest import database
+
+NORTHMOOR = "Northmoor Borough Council"
+PEOPLE = ["learner@example.org", "learner2@example.org", "champion@example.org", "trainer@example.org",
+          "orgadmin@example.org", "admin@example.org"]
+# People who are in the records below but have no account of their own.
+OTHERS = ["New Comer", "newcomer@example.org", "Walk-in Wanjiru", "wanjiru@example.org"]
+
+
+def test_every_foreign_key_to_users_says_whose_row_it_is():
+    keys = holdings.keys_to_users()
+    assert keys == holdings.SUBJECT_KEYS | holdings.ACTOR_KEYS, (
+        "classify each new foreign key to users in lms/privacy/holdings.py: "
+        f"{sorted(keys - holdings.SUBJECT_KEYS - holdings.ACTOR_KEYS)}")
+    assert not holdings.SUBJECT_KEYS & holdings.ACTOR_KEYS
+
+
+@pytest.fixture
+def records(app, demo):
+    """A row in every table that names a person, made by the people of the demo."""
+    organisation = demo["organisations"][NORTHMOOR]
+    user = {email: demo["users"][email] for email in PEOPLE}
+    now = utcnow()
+    with database(app) as session:
+        course = app.extensions["lms.catalogue"].get("tiny")
+        for email in ("learner@example.org", "learner2@example.org"):
+            for slug in course.module_slugs:
+                learn.mark_lesson_read(session, user[email], course, slug)
+            attempt = learn.start_attempt(session, user[email], course, "en")
+            answers = {qid: sorted(course.question_bank[qid].answers) for qid in attempt.question_ids}
+            session.commit()
+            learn.submit_attempt(session, user[email], course, attempt.id, answers, organisation_id=organisation)
+            session.commit()
+        revoked = session.scalars(select(Certificate).join(Completion).where(
+            Completion.user_id == user["learner2@example.org"])).one()
+        revoked.revoked_at, revoked.revoked_by_id = now, user["orgadmin@example.org"]
+        revoked.revoked_reason = "Dev Sharma's name was misspelt"
+        session.add(Reminder(organisation_id=organisation, user_id=user["learner@example.org"], course_id="tiny",
+                             status="overdue", language="en", sent_by_id=user["champion@example.org"], sent_at=now))
+        workshop = Workshop(organisation_id=organisation, course_id="tiny", language="en", starts_at=now,
+                            ends_at=now + timedelta(hours=1), venue="Northmoor Hall",
+                            created_by_id=user["trainer@example.org"], trainer_id=user["trainer@example.org"])
+        session.add(workshop)
+        session.flush()
+        session.add_all([
+            Attendance(workshop_id=workshop.id, name="Lena Kowalska", email="learner@example.org",
+                       user_id=user["learner@example.org"], added_by_id=user["trainer@example.org"]),
+            Attendance(workshop_id=workshop.id, name="Walk-in Wanjiru", email="wanjiru@example.org",
+                       added_by_id=user["trainer@example.org"]),
+            GuestLearner(name="Lena K", claimed_by_id=user["learner@example.org"]),
+            Invite(organisation_id=organisation, email="newcomer@example.org", name="New Comer",
+                   expires_at=now + timedelta(days=7), invited_by_id=user["orgadmin@example.org"]),
+            Job(organisation_id=organisation, requested_by_id=user["champion@example.org"],
+                task="lms.reports.export_files:export_job", params={"filters": {"search": "Dev Sharma"}}),
+            TranslationReview(course_id="tiny", language="ur", reviewed_by_id=user["admin@example.org"]),
+        ])
+        audit.record(session, organisation, session.get(User, user["orgadmin@example.org"]), audit.INVITATION,
+                     email="newcomer@example.org", name="New Comer")
+        session.commit()
+    return user
+
+
+def names_and_emails(app) -> dict[int, list[str]]:
+    with database(app) as session:
+        return {row.id: [row.name, row.email] for row in session.execute(select(User.id, User.name, User.email))}
+
+
+def test_each_person_gets_every_row_that_names_them_and_nobody_elses_details(app, client, records):
+    everyone = names_and_emails(app)
+    tables = Base.metadata.tables
+    with database(app) as session:
+        # Each kind of row is in the records at least once, or this test would prove nothing of it.
+        for table_name, column in holdings.keys_to_users():
+            assert session.execute(select(tables[table_name].c.id).where(
+                tables[table_name].c[column].is_not(None)).limit(1)).first(), (table_name, column)
+        naming = {email: {(table_name, row_id) for table_name, column in holdings.keys_to_users()
+                          for row_id in session.scalars(select(tables[table_name].c.id).where(
+                              tables[table_name].c[column] == user_id))}
+                  for email, user_id in records.items()}
+    for email, user_id in records.items():
+        client.sign_in(email)
+        response = client.get("/account/your-data.json")
+        assert response.status_code == 200 and response.mimetype == "application/json"
+        assert "attachment" in response.headers["Content-Disposition"]
+        text = response.get_data(as_text=True)
+        held = json.loads(text)
+        assert held["you"]["email"] == email and "password_hash" not in held["you"]
+        given = {(table_name, row["id"]) for part in ("about_you", "your_actions")
+                 for table_name, rows in held[part].items() for row in rows}
+        assert naming[email] <= given, (email, naming[email] - given)
+        others = [detail for other_id, details in everyone.items() if other_id != user_id for detail in details]
+        for detail in others + OTHERS:
+            # Whole names and addresses: admin@example.org is not in orgadmin@example.org.
+            assert not re.search(rf"(?<![\w.+-]){re.escape(detail)}(?![\w-])", text), (email, detail)
+        client.sign_out()
+
+
+def test_what_a_learner_gets_reads_as_their_record(app, client, records):
+    client.sign_in("learner2@example.org")
+    held = json.loads(client.get("/account/your-data.json").get_data(as_text=True))
+    about = held["about_you"]
+    assert {"memberships", "lesson_progress", "quiz_attempts", "completions", "certificates"} <= set(about)
+    # Their revoked certificate says why, though an admin wrote it: it is about them.
+    assert about["certificates"][0]["revoked_reason"] == "Dev Sharma's name was misspelt"
+    assert held["your_actions"] == {}
+
+
+def test_without_signing_in_there_is_nothing_to_download(client, records):
+    response = client.get("/account/your-data.json")
+    assert response.status_code == 302 and "/sign-in" in response.headers["Location"]
+    assert b"Lena" not in response.get_data()
