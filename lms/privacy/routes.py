@@ -10,7 +10,7 @@ from lms import db
 from lms.db import utcnow
 from lms.privacy import holdings
 
-blueprint = Blueprint("privacy", __name__, template_folder="templates")
+blueprint = Blueprint("privacy", __name__)
 
 
 @blueprint.get("/account/your-data.json")

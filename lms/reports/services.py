@@ -16,9 +16,9 @@ from lms.models import Job, Membership, Role, Team, TrainingRequirement, User
 from lms.pagination import PER_PAGE, Page
 from lms.people.scope import Scope, scope_for
 from lms.reports import status
-from lms.training.services import offered_courses
 from lms.reports.status import (COMPLETED, DONE, EXPIRED, IN_PROGRESS, NOT_STARTED, OVERDUE, REFRESHER_DUE, REVOKED,
                                 STATUSES, Filters, cells, person_conditions)
+from lms.training.services import offered_courses
 
 STREAM_BATCH = 1000
 
