@@ -58,6 +58,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(translations_group)
     app.cli.add_command(reminders_group)
     app.cli.add_command(exports_group)
+    app.cli.add_command(retention_group)
     app.cli.add_command(worker_command)
 
 
@@ -424,6 +425,56 @@ def exports_clean() -> None:
 
     removed = export_files.remove_expired(current_app._get_current_object(), utcnow())
     click.echo(f"Deleted {removed} people list{'' if removed == 1 else 's'} older than {export_files.KEEP_HOURS} hours.")
+
+
+@click.group("retention", help="Erasing personal data kept longer than the LMS_RETAIN_* settings allow.")
+def retention_group() -> None:
+    pass
+
+
+@retention_group.command("apply", help="Erase unused accounts and old walk-ins' names, and delete old audit entries "
+                                       "(run daily from cron).")
+@click.option("--dry-run", is_flag=True, help="List what would be erased, and change nothing.")
+def retention_apply(dry_run: bool) -> None:
+    from lms.certify.services import PdfCache
+    from lms.db import utcnow
+    from lms.privacy import erasure, retention
+
+    app = current_app._get_current_object()
+    periods = retention.Periods.of(app.config)
+    session = db.get_session()
+    found = retention.due(session, periods, utcnow())
+    for label, days in (("Accounts unused for", periods.inactive_days), ("Walk-ins' names kept for", periods.walk_in_days),
+                        ("Audit entries kept for", periods.audit_days)):
+        click.echo(f"{label}: {f'{days} days' if days else 'ever (0: never erased)'}")
+    verb = "Would erase" if dry_run else "Erasing"
+    click.echo(f"{verb} {len(found.accounts)} account(s): {_ids(found.accounts)}")
+    click.echo(f"{verb} {len(found.walk_ins)} walk-in(s) on registers: {_ids(found.walk_ins)}")
+    click.echo(f"{'Would delete' if dry_run else 'Deleting'} {found.audit_entries} audit entries")
+    for user_id, why in found.kept.items():
+        click.echo(f"Keeping account {user_id}: {why}")
+    if dry_run:
+        session.rollback()
+        return
+    retention.apply(session, found, erasure.Storage.of(app))
+    copies = retention.remove_erased_copies(session, PdfCache(app.config["CERTIFICATE_CACHE_DIR"]))
+    click.echo(f"Done. Deleted {copies} cached certificate PDF(s) of erased holders.")
+
+
+@retention_group.command("clean-copies", help="Delete this host's cached certificate PDFs of erased holders "
+                                              "(daily on each web host that keeps its own cache).")
+def retention_clean_copies() -> None:
+    from lms.certify.services import PdfCache
+    from lms.privacy import retention
+
+    cache = PdfCache(current_app.config["CERTIFICATE_CACHE_DIR"])
+    click.echo(f"Deleted {retention.remove_erased_copies(db.get_session(), cache)} cached certificate PDF(s) "
+               "of erased holders.")
+
+
+def _ids(ids: list[int]) -> str:
+    shown = ", ".join(str(i) for i in ids[:20])
+    return shown + (f" and {len(ids) - 20} more" if len(ids) > 20 else "") if ids else "none"
 
 
 @click.group("reminders", help="Reminder emails about training.")

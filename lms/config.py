@@ -122,6 +122,12 @@ def from_environment(overrides: dict | None = None, *, secret_required: bool = T
         # An export of up to this many people streams from the request; a larger one is prepared
         # by a job, so that it does not hold a web worker (about 15 s at 100,000 people).
         "EXPORT_STREAM_ROWS": _count("LMS_EXPORT_STREAM_ROWS", 5000),
+        # How long personal data is kept, in days (`lms retention apply` erases what is older;
+        # 0 keeps it for ever): accounts nobody has used, walk-ins' names after their session
+        # (longer than the 24 months a certificate is usually valid), and audit entries.
+        "RETAIN_INACTIVE_DAYS": _count("LMS_RETAIN_INACTIVE_DAYS", 1095),
+        "RETAIN_WALK_IN_DAYS": _count("LMS_RETAIN_WALK_IN_DAYS", 1095),
+        "RETAIN_AUDIT_DAYS": _count("LMS_RETAIN_AUDIT_DAYS", 1095),
         # Public address used in emailed links (password reset, invites).
         "BASE_URL": overrides.get("BASE_URL") or _base_url(env, secret_required),
         "SESSION_COOKIE_HTTPONLY": True,

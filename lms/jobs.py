@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable
 
 from flask import Flask, current_app
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 log = logging.getLogger(__name__)
@@ -104,18 +105,32 @@ def tracked(work: Callable) -> Callable:
             try:
                 work(db, job)
             except Exception as error:
-                log.exception("job %s (%s) failed", job_id, job.task)
                 db.rollback()
+                if not still_wanted(db, job_id):
+                    log.info("job %s was withdrawn while it ran", job_id)
+                    return
+                log.exception("job %s (%s) failed", job_id, job.task)
                 job.error = str(error)[:500]
                 job.status = "failed" if final_attempt() else "queued"
                 job.finished_at = utcnow() if job.status == "failed" else None
                 db.commit()
                 raise
+            if not still_wanted(db, job_id):
+                db.rollback()
+                return
             job.status = "done"
             job.finished_at = utcnow()
             db.commit()
 
     return task
+
+
+def still_wanted(db, job_id: int) -> bool:
+    """Whether the job's record is still there: erasing the person who asked for it deletes it,
+    and then whatever it made must not be kept."""
+    from lms.models import Job
+
+    return db.execute(select(Job.id).where(Job.id == job_id)).first() is not None
 
 
 def redis_connection(url: str):

@@ -17,7 +17,7 @@ target_metadata = Base.metadata
 
 
 def database_url() -> str:
-    return config.get_main_option("sqlalchemy.url") or from_environment({"SECRET_KEY": "migrations"})["DATABASE_URL"]
+    return config.get_main_option("sqlalchemy.url") or from_environment(secret_required=False)["DATABASE_URL"]
 
 
 def lock_timeout_seconds() -> int:

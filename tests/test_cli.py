@@ -38,6 +38,11 @@ def test_db_upgrade_demo_and_users_create(cli_env):
     # Demo people have not completed anything, so nothing is about to expire.
     due = run_lms("reminders", "send-due", env=cli_env)
     assert due.returncode == 0 and "Reminders sent: 0; failed: 0." in due.stdout, due.stderr
+    # Everyone signed in today (the demo was just made), so retention has nothing to erase.
+    kept = run_lms("retention", "apply", "--dry-run", env=cli_env)
+    assert kept.returncode == 0 and "Would erase 0 account(s): none" in kept.stdout, kept.stderr
+    assert "Accounts unused for: 1095 days" in kept.stdout
+    assert run_lms("retention", "apply", env={**cli_env, "LMS_RETAIN_AUDIT_DAYS": "soon"}).returncode != 0
 
     created = run_lms("users", "create", "--email", "New.Person@Example.org", "--name", "New Person",
                       "--organisation", "Northmoor Borough Council", "--role", "champion",

@@ -15,7 +15,7 @@ from lms.learn import services as learn
 from lms.models import (Attendance, Certificate, Completion, GuestLearner, Invite, Job, Reminder, TranslationReview,
                         User, Workshop)
 from lms.privacy import holdings
-from tests.conftest import database
+from tests.conftest import database, text_of
 
 NORTHMOOR = "Northmoor Borough Council"
 PEOPLE = ["learner@example.org", "learner2@example.org", "champion@example.org", "trainer@example.org",
@@ -73,6 +73,11 @@ def records(app, demo):
         ])
         audit.record(session, organisation, session.get(User, user["orgadmin@example.org"]), audit.INVITATION,
                      email="newcomer@example.org", name="New Comer")
+        # Entries about people, naming them in their details.
+        audit.record(session, organisation, session.get(User, user["trainer@example.org"]), audit.ATTENDEE_ADDED,
+                     workshop_id=workshop.id, name="Lena Kowalska")
+        audit.record(session, organisation, session.get(User, user["orgadmin@example.org"]), audit.INVITATIONS_UPLOADED,
+                     emails=["learner@example.org", "learner2@example.org", "newcomer@example.org"], problems=0)
         session.commit()
     return user
 
@@ -122,7 +127,54 @@ def test_what_a_learner_gets_reads_as_their_record(app, client, records):
     assert held["your_actions"] == {}
 
 
+def test_audit_entries_about_a_person_are_theirs_with_everyone_else_left_out(app, client, records):
+    client.sign_in("learner@example.org")
+    held = json.loads(client.get("/account/your-data.json").get_data(as_text=True))
+    entries = {entry["action"]: entry for entry in held["about_you"]["audit_events"]}
+    assert set(entries) == {"attendee_added", "invitations_uploaded"}
+    assert entries["attendee_added"]["details"]["name"] == "Lena Kowalska"
+    assert entries["invitations_uploaded"]["details"]["emails"] == ["learner@example.org"]
+    # An entry that names someone else only is not in their file.
+    client.sign_out()
+    client.sign_in("learner2@example.org")
+    held = json.loads(client.get("/account/your-data.json").get_data(as_text=True))
+    assert [entry["action"] for entry in held["about_you"]["audit_events"]] == ["invitations_uploaded"]
+
+
 def test_without_signing_in_there_is_nothing_to_download(client, records):
     response = client.get("/account/your-data.json")
     assert response.status_code == 302 and "/sign-in" in response.headers["Location"]
     assert b"Lena" not in response.get_data()
+
+
+def test_every_kind_of_record_and_field_has_words_on_the_readable_page():
+    from lms.privacy import labels
+
+    tables = Base.metadata.tables
+    about = holdings.personal_tables() | {"audit_events"}
+    actions = {name for name, _column in holdings.ACTOR_KEYS}
+    assert about - {"users"} <= set(labels.SECTIONS), sorted(about - {"users"} - set(labels.SECTIONS))
+    assert actions <= set(labels.ACTION_SECTIONS), sorted(actions - set(labels.ACTION_SECTIONS))
+    columns = ({column.name for name in about for column in tables[name].columns}
+               | {column.name for name, key in holdings.ACTOR_KEYS for column in holdings.actor_columns(tables[name], key)})
+    assert columns - {"password_hash", "session_token"} <= set(labels.FIELDS), sorted(columns - set(labels.FIELDS))
+
+
+def test_the_readable_page_shows_what_the_download_holds(app, client, records):
+    for email in ("learner@example.org", "orgadmin@example.org"):
+        client.sign_in(email)
+        held = json.loads(client.get("/account/your-data.json").get_data(as_text=True))
+        page = client.get("/account/your-data")
+        assert page.status_code == 200
+        text = text_of(page)
+        assert held["you"]["email"] in text and held["you"]["name"] in text
+        for part in ("about_you", "your_actions"):
+            for rows in held[part].values():
+                for row in rows:
+                    for field in ("name", "email", "code", "revoked_reason", "module_slug"):
+                        if row.get(field):
+                            assert row[field] in text, (email, field)
+        assert ("Lessons you have read" in text) == (email == "learner@example.org")
+        assert "password" not in text.lower().replace("change your password", "")
+        client.sign_out()
+    assert client.get("/account/your-data").status_code == 302

@@ -42,6 +42,11 @@ NO_TENANT_IDS = {
     "translate.course_translations": "course-wide review status; role-checked in tests/test_translations.py",
     "translate.mark_reviewed": "course-wide review status; role-checked in tests/test_translations.py",
     "privacy.your_data": "the signed-in person's own data; checked in tests/test_privacy_access.py",
+    "privacy.your_data_page": "the signed-in person's own data; checked in tests/test_privacy_access.py",
+    "privacy.delete_account": "the signed-in person's own account, after their password; "
+                              "checked in tests/test_privacy_erasure.py",
+    "privacy.notice": "public by design: a signed token names an organisation, showing only its name and the "
+                      "controller details it publishes for the notice; checked in tests/test_privacy_notice.py",
     "certify.verify_form": "public by design: anyone may check a certificate",
     "certify.verify": "public by design: a certificate's code is what is printed for anyone to check",
     "workshops.trainer_feed": "a signed token naming one trainer is the only key; checked in tests/test_workshops.py",
@@ -91,9 +96,15 @@ CHECKED = {
     "admin.cancel_invite": [(EAST_ADMIN, "POST", "/org/{north}/invites/{north_invite}/cancel", {}),
                             (EAST_ADMIN, "POST", "/org/{east}/invites/{north_invite}/cancel", {})],
     "admin.regenerate_join_code": [(EAST_ADMIN, "POST", "/org/{north}/join-code", {})],
+    "admin.privacy_details": [(EAST_ADMIN, "GET", "/org/{north}/privacy", None),
+                              (EAST_ADMIN, "POST", "/org/{north}/privacy", {"controller": "Hijacked", "contact": ""}),
+                              (HOUSING_CHAMPION, "POST", "/org/{north}/privacy", {"controller": "Hijacked", "contact": ""})],
     "admin.member": [(EAST_ADMIN, "GET", "/org/{north}/members/{north_learner}", None),
                      (EAST_ADMIN, "GET", "/org/{east}/members/{north_learner}", None),
                      (HOUSING_CHAMPION, "GET", "/org/{north}/members/{north_learner2}", None)],
+    "privacy.erase_member": [(EAST_ADMIN, "POST", "/org/{east}/members/{north_learner}/erase", {}),
+                             (EAST_ADMIN, "GET", "/org/{north}/members/{north_learner}/erase", None),
+                             (HOUSING_CHAMPION, "POST", "/org/{north}/members/{north_learner}/erase", {})],
     "admin.remove_member": [(EAST_ADMIN, "POST", "/org/{east}/members/{north_learner}/remove", {}),
                             (HOUSING_CHAMPION, "POST", "/org/{north}/members/{north_learner2}/remove", {})],
     "admin.create_team": [(EAST_ADMIN, "POST", "/org/{north}/teams", {"name": "Planted"})],
@@ -164,6 +175,10 @@ CHECKED = {
         (EAST_ADMIN, "POST", "/org/{east}/sessions/{workshop}/register/{attendance}/edit", {"name": "Spy"}),
         (EAST_ADMIN, "GET", "/org/{east}/sessions/{east_workshop}/register/{attendance}/edit", None),
         (HOUSING_CHAMPION, "GET", "/org/{north}/sessions/{workshop}/register/{attendance}/edit", None)],
+    "privacy.erase_walk_in": [
+        (EAST_ADMIN, "GET", "/org/{east}/sessions/{east_workshop}/register/{attendance}/erase", None),
+        (EAST_ADMIN, "POST", "/org/{east}/sessions/{workshop}/register/{attendance}/erase", {}),
+        (HOUSING_CHAMPION, "POST", "/org/{north}/sessions/{workshop}/register/{attendance}/erase", {})],
     "workshops.remove_attendee": [
         (EAST_ADMIN, "POST", "/org/{east}/sessions/{east_workshop}/register/{attendance}/remove", {}),
         (HOUSING_CHAMPION, "POST", "/org/{north}/sessions/{workshop}/register/{attendance}/remove", {})],

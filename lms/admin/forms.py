@@ -3,7 +3,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import EmailField, SelectField, SelectMultipleField, StringField
+from wtforms import EmailField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.widgets import CheckboxInput, ListWidget
 from wtforms.validators import DataRequired, Length
 
@@ -61,3 +61,19 @@ class MembershipForm(FlaskForm):
     championed = CheckboxesField(_l("Further teams they champion (Prevent Champions only)"), choices=[], coerce=int,
                                  validate_choice=True,
                                  description=_l("A Prevent Champion sees the training of their own team and of the teams ticked here."))
+
+
+def _stripped(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+class PrivacyDetailsForm(FlaskForm):
+    """The organisation's details on the privacy notice; both may be left empty."""
+
+    controller = StringField(_l("Who is responsible for your people's data"), filters=[_stripped],
+                             validators=[Length(max=300, message=_l("The name must be 300 characters or fewer"))],
+                             description=_l("Usually your organisation's legal name. In law, it is the data controller."))
+    contact = TextAreaField(_l("How to contact them about people's data"), filters=[_stripped],
+                            validators=[Length(max=1000, message=_l("The contact details must be 1,000 characters or fewer"))],
+                            description=_l("For example your data protection officer's email address, phone number or postal address. Anyone can read it on the privacy notice."),
+                            render_kw={"rows": 5})

@@ -8,8 +8,8 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from lms import db
-from lms.admin.forms import (InviteForm, InviteUploadForm, MembershipForm, OrganisationForm, TeamForm, role_choices,
-                             team_choices)
+from lms.admin.forms import (InviteForm, InviteUploadForm, MembershipForm, OrganisationForm, PrivacyDetailsForm, TeamForm,
+                             role_choices, team_choices)
 from lms.errors import InvalidInput
 from lms.forms import ConfirmForm, form_status, show_error
 from lms.mail import send_email
@@ -100,6 +100,26 @@ def regenerate_join_code(organisation_id: int):
     database.commit()
     flash(_("A new join code and invite link have been made. The old ones no longer work."))
     return redirect(url_for("admin.organisation", organisation_id=organisation_id))
+
+
+@blueprint.route("/org/<int:organisation_id>/privacy", methods=["GET", "POST"])
+def privacy_details(organisation_id: int):
+    """The organisation's controller details, shown on the privacy notice."""
+    database = db.get_session()
+    scope = _managing_scope(organisation_id)
+    organisation = scope.organisation
+    form = PrivacyDetailsForm(data={"controller": organisation.privacy_controller, "contact": organisation.privacy_contact})
+    if form.validate_on_submit():
+        try:
+            people.set_privacy_details(database, scope, controller=form.controller.data or "",
+                                       contact=form.contact.data or "", actor=current_user)
+        except InvalidInput as problem:
+            show_error(form, problem)
+        else:
+            database.commit()
+            flash(_("The details on your privacy notice have been saved."))
+            return redirect(url_for("admin.organisation", organisation_id=organisation_id, _anchor="privacy"))
+    return render_template("admin/privacy_details.html", form=form, organisation=organisation), form_status(form)
 
 
 def _send_invitation(invite: Invite) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import Blueprint, current_app, render_template, request
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from lms import db
@@ -33,7 +34,8 @@ def log(organisation_id: int):
     designs = {name: template.title for name, template in available_templates().items()}
     return render_template("audit/log.html", scope=scope, organisation=scope.organisation,
                            page=services.events(database, organisation_id, page_number(request.args.get("page"))),
-                           titles=titles, roles=dict(role_choices()), designs=designs, moment=_moment)
+                           titles=titles, roles=dict(role_choices()), designs=designs, moment=_moment,
+                           shown=lambda details: services.with_erased_shown(details or {}, _("(details erased)")))
 
 
 def _moment(iso: str | None) -> datetime | None:

@@ -6,7 +6,9 @@ Each event is recorded by the service that makes the change, in the same transac
 a change and its record are committed together or not at all."""
 from __future__ import annotations
 
-from sqlalchemy import select
+import json
+
+from sqlalchemy import Text, cast, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from lms.models import AuditEvent, User
@@ -34,6 +36,11 @@ ATTENDANCE_MARKED = "attendance_marked"
 REGISTER_CLOSED = "register_closed"
 REGISTER_REOPENED = "register_reopened"
 CERTIFICATE_CLAIMED = "certificate_claimed"
+PRIVACY_DETAILS = "privacy_details"  # an org admin changed the controller details on the privacy notice
+PERSON_ERASED = "person_erased"
+ATTENDEE_ERASED = "attendee_erased"
+# Stands in an entry for a name or email address erased since (lms.privacy.erasure).
+ERASED = "(erased)"
 
 
 def record(db: Session, organisation_id: int, actor: User | None, action: str, **details) -> AuditEvent:
@@ -42,6 +49,48 @@ def record(db: Session, organisation_id: int, actor: User | None, action: str, *
     db.add(event)
     db.flush()
     return event
+
+
+def _json_forms(text: str) -> set[str]:
+    """How a string may appear inside stored JSON: as typed, and escaped as json.dumps writes it."""
+    return {text, json.dumps(text)[1:-1]}
+
+
+def mentions(value, folded: set[str]) -> bool:
+    """Whether any string in the details is one of these (casefolded) names or addresses."""
+    if isinstance(value, str):
+        return value.casefold() in folded
+    if isinstance(value, dict):
+        return any(mentions(item, folded) for item in value.values())
+    if isinstance(value, list):
+        return any(mentions(item, folded) for item in value)
+    return False
+
+
+def mentioning(db: Session, organisation_ids: set[int], values: set[str]) -> list[AuditEvent]:
+    """These organisations' entries whose details hold one of the values whole (a name, an
+    address). The database finds the entries that might; each is then checked value by value,
+    so a name that is only part of another word does not count."""
+    wanted = {value for value in values if value}
+    if not wanted or not organisation_ids:
+        return []
+    folded = {value.casefold() for value in wanted}
+    text = cast(AuditEvent.details, Text)
+    candidates = db.scalars(select(AuditEvent).where(
+        AuditEvent.organisation_id.in_(organisation_ids),
+        or_(*(text.contains(form) for value in wanted for form in _json_forms(value)))).order_by(AuditEvent.id))
+    return [event for event in candidates if mentions(event.details, folded)]
+
+
+def with_erased_shown(value, label: str):
+    """An entry's details with each erased value replaced by words saying so."""
+    if value == ERASED:
+        return label
+    if isinstance(value, dict):
+        return {key: with_erased_shown(item, label) for key, item in value.items()}
+    if isinstance(value, list):
+        return [with_erased_shown(item, label) for item in value]
+    return value
 
 
 def events(db: Session, organisation_id: int, page: int) -> Page:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import math
 import time
+from datetime import timedelta
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import force_locale, get_locale
@@ -9,11 +10,13 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_limiter.errors import RateLimitExceeded
 from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy import or_, update
 
 from lms import db
 from lms.auth import services
 from lms.auth.forms import (AccountForm, ChangePasswordForm, ForgotPasswordForm, JoinCodeForm, RegisterForm,
                             ResetPasswordForm, SignInForm)
+from lms.db import utcnow
 from lms.errors import InvalidInput
 from lms.extensions import limiter
 from lms.forms import ConfirmForm, form_status, show_error
@@ -102,6 +105,12 @@ def sign_in():
         database = db.get_session()
         user = people.authenticate(database, form.email.data, form.password.data)
         if user is not None:
+            # For retention (an account unused for LMS_RETAIN_INACTIVE_DAYS is erased), to the
+            # day: a write at most once a day per person.
+            now = utcnow()
+            db.write_now(update(User).where(User.id == user.id, or_(User.last_seen_at.is_(None),
+                                                                      User.last_seen_at < now - timedelta(days=1)))
+                         .values(last_seen_at=now))
             _start_session(user)
             return redirect(_same_site_path(request.args.get("next")) or url_for("site.home"))
         # One message for an unknown email and a wrong password, so neither reveals an account.

@@ -88,7 +88,9 @@ def _draw(app: Flask, db: Session, batch: Job) -> None:
     folder = Path(app.config["BATCH_DIR"])
     folder.mkdir(parents=True, exist_ok=True)
     wanted = batch.params["certificate_ids"]
-    certificates = {c.id: c for c in db.scalars(select(Certificate).where(Certificate.id.in_(wanted)))}
+    # A certificate whose holder has been erased since is left out: it has no name to print.
+    certificates = {c.id: c for c in db.scalars(select(Certificate).join(Completion).where(
+        Certificate.id.in_(wanted), Completion.holder_erased_at.is_(None)))}
     ordered = [certificates[i] for i in wanted if i in certificates]
     handle, temporary = tempfile.mkstemp(dir=folder, suffix=".part")
     os.close(handle)
@@ -125,4 +127,5 @@ def _write(app: Flask, db: Session, batch: Job, ordered: list[Certificate], temp
             if number % every == 0:
                 _progress(db, batch, number)
         temporary.write_bytes(render.join_documents(documents))
-    os.replace(temporary, output_path(temporary.parent, batch))
+    if jobs.still_wanted(db, batch.id):  # not if the person who asked was erased meanwhile
+        os.replace(temporary, output_path(temporary.parent, batch))

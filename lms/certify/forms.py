@@ -19,7 +19,7 @@ class VerifyForm(FlaskForm):
 class RevokeForm(FlaskForm):
     reason = TextAreaField(_l("Reason"), validators=[DataRequired(_l("Give the reason for revoking the certificate")),
                                                       Length(max=1000, message=_l("The reason must be 1,000 characters or fewer"))],
-                           description=_l("The person's certificate will show as revoked to anyone who checks it. The reason is kept for your records and not shown publicly."))
+                           description=_l("The person's certificate will show as revoked to anyone who checks it. The reason is kept for your records and not shown publicly. Training records only: do not write concerns about a person here."))
 
 
 class DesignForm(FlaskForm):

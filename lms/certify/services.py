@@ -3,6 +3,7 @@ and revoking."""
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from dataclasses import dataclass
 from datetime import datetime
@@ -140,6 +141,8 @@ class Drawing:
     html: str
     logo: tuple[bytes, str] | None
     qr: bytes
+    # The cache folder it is kept in: the certificate's own, or the one for made-up samples.
+    owner: str = "samples"
 
     @property
     def key(self) -> str:
@@ -166,25 +169,32 @@ def drawing_for(db: Session, certificate: Certificate, catalogue: Catalogue, *, 
     template = render.get_template(organisation.certificate_template if organisation else None)
     logo = (organisation.logo, organisation.logo_type) if organisation and organisation.logo else None
     html = render.render_html(template, fields, has_logo=logo is not None)
-    return Drawing(template=template, html=html, logo=logo, qr=render.qr_image(verify_url))
+    return Drawing(template=template, html=html, logo=logo, qr=render.qr_image(verify_url),
+                   owner=PdfCache.owner(certificate.id))
 
 
 class PdfCache:
     """PDFs kept on disk under a hash of everything drawn, so an unchanged certificate is
-    served without drawing it again, and any change (a corrected name) draws afresh."""
+    served without drawing it again, and any change (a corrected name) draws afresh. Each
+    certificate's PDFs are kept in a folder of its own, so that erasing its holder can remove
+    every copy with their name on it."""
 
     def __init__(self, folder: Path):
         self.folder = folder
 
-    def path(self, key: str) -> Path:
-        return self.folder / key[:2] / f"{key}.pdf"
+    @staticmethod
+    def owner(certificate_id: int) -> str:
+        return f"c{certificate_id}"
 
-    def get(self, key: str) -> Path | None:
-        path = self.path(key)
+    def path(self, drawing: Drawing) -> Path:
+        return self.folder / drawing.owner / f"{drawing.key}.pdf"
+
+    def get(self, drawing: Drawing) -> Path | None:
+        path = self.path(drawing)
         return path if path.exists() else None
 
-    def put(self, key: str, pdf: bytes) -> Path:
-        path = self.path(key)
+    def put(self, drawing: Drawing, pdf: bytes) -> Path:
+        path = self.path(drawing)
         path.parent.mkdir(parents=True, exist_ok=True)
         # Write then rename, so a reader never sees half a file.
         handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".part")
@@ -193,12 +203,32 @@ class PdfCache:
         os.replace(temporary, path)
         return path
 
+    def forget(self, certificate_id: int) -> int:
+        """Delete every PDF drawn of this certificate; how many there were."""
+        folder = self.folder / self.owner(certificate_id)
+        removed = len(list(folder.glob("*.pdf")))
+        shutil.rmtree(folder, ignore_errors=True)
+        return removed
+
+    def cached_certificate_ids(self) -> set[int]:
+        return {int(folder.name[1:]) for folder in self.folder.glob("c*") if folder.name[1:].isdigit()}
+
+    def remove_old_layout(self) -> int:
+        """Delete PDFs cached before each certificate had a folder of its own (named by two hex
+        digits of their hash), which erasure could not find; how many there were."""
+        removed = 0
+        for folder in self.folder.glob("*"):
+            if folder.is_dir() and len(folder.name) == 2 and all(ch in "0123456789abcdef" for ch in folder.name):
+                removed += len(list(folder.glob("*.pdf")))
+                shutil.rmtree(folder, ignore_errors=True)
+        return removed
+
 
 def pdf_path(drawing: Drawing, cache: PdfCache) -> Path:
-    cached = cache.get(drawing.key)
+    cached = cache.get(drawing)
     if cached is not None:
         return cached
-    return cache.put(drawing.key, render.render_pdf(drawing.html, drawing.fetcher()))
+    return cache.put(drawing, render.render_pdf(drawing.html, drawing.fetcher()))
 
 
 def certificate_of_user(db: Session, user_id: int, typed_code: str) -> Certificate:

@@ -92,7 +92,9 @@ class Completion(Base):
     __tablename__ = "completions"
     __table_args__ = (
         CheckConstraint("method IN ('online', 'attendance')", name="method"),
-        CheckConstraint("(user_id IS NULL) <> (guest_id IS NULL)", name="one_holder"),
+        # A holder whose details were erased leaves the completion with neither.
+        CheckConstraint("((user_id IS NULL) <> (guest_id IS NULL)) OR (user_id IS NULL AND guest_id IS NULL "
+                        "AND holder_erased_at IS NOT NULL)", name="one_holder"),
         # Covers "the latest expiry of this person's completions of this course", which every
         # report asks once per person and course.
         Index("ix_completions_user_course_expires", "user_id", "course_id", "expires_at"),
@@ -110,14 +112,19 @@ class Completion(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # One completion per attempt at most: a resent form cannot complete twice.
     attempt_id: Mapped[int | None] = mapped_column(ForeignKey("quiz_attempts.id", ondelete="SET NULL"), unique=True)
+    # Set when the holder's details were erased: the completion stays, belonging to nobody, so
+    # the organisation's totals stay right and the certificate still verifies (without a name).
+    holder_erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     user: Mapped[User | None] = relationship()
     guest: Mapped[GuestLearner | None] = relationship()
 
     @property
     def holder_name(self) -> str:
-        """The name the certificate is made out to."""
-        return self.user.name if self.user is not None else self.guest.name
+        """The name the certificate is made out to ("" once the holder's details are erased)."""
+        if self.user is not None:
+            return self.user.name
+        return self.guest.name if self.guest is not None else ""
 
 
 class TranslationReview(Base):

@@ -5,7 +5,7 @@ import enum
 import secrets
 from datetime import datetime
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, LargeBinary, String, UniqueConstraint
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.db import Base, UTCDateTime, utcnow
@@ -67,6 +67,9 @@ class User(Base):
     # Part of the sign-in cookie: changing it (new password) signs out every other session.
     session_token: Mapped[str] = mapped_column(String(64), default=new_token)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When they last signed in or used the service (to the day): retention erases accounts
+    # unused for LMS_RETAIN_INACTIVE_DAYS.
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=utcnow)
 
     memberships: Mapped[list[Membership]] = relationship(back_populates="user", cascade="all, delete-orphan")
 
@@ -91,6 +94,9 @@ class Organisation(Base):
     certificate_template: Mapped[str | None] = mapped_column(String(64))
     logo: Mapped[bytes | None] = mapped_column(LargeBinary)
     logo_type: Mapped[str | None] = mapped_column(String(32))
+    # Who is responsible for people's data here, and how to reach them, for the privacy notice.
+    privacy_controller: Mapped[str] = mapped_column(String(300), default="", server_default="")
+    privacy_contact: Mapped[str] = mapped_column(Text, default="", server_default="")
 
     teams: Mapped[list[Team]] = relationship(back_populates="organisation", cascade="all, delete-orphan", order_by="Team.name")
 

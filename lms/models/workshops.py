@@ -78,6 +78,9 @@ class Attendance(Base):
     completion_id: Mapped[int | None] = mapped_column(ForeignKey("completions.id", ondelete="SET NULL"), unique=True)
     # A walk-in's learner record, made when the register is closed, which holds their certificate.
     guest_id: Mapped[int | None] = mapped_column(ForeignKey("guest_learners.id", ondelete="SET NULL"))
+    # Set when the person's details were erased: the row stays, nameless, so the register's
+    # count of who came stays right.
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     workshop: Mapped[Workshop] = relationship()
     user: Mapped[User | None] = relationship(foreign_keys=[user_id])

@@ -194,6 +194,35 @@ def regenerate_join_code(db: Session, scope: Scope) -> None:
     db.flush()
 
 
+PRIVACY_CONTROLLER_MAX = 300
+PRIVACY_CONTACT_MAX = 1000
+
+
+def _lines(raw: str | None) -> str:
+    """Text of several lines (an address): each line as one_line() leaves it, blank ones dropped."""
+    return "\n".join(line for line in (one_line(part) for part in (raw or "").splitlines()) if line)
+
+
+def set_privacy_details(db: Session, scope: Scope, *, controller: str, contact: str, actor: User | None) -> bool:
+    """Who is responsible for the organisation's people's data, and how to reach them, as the
+    privacy notice shows them. Recorded in the audit log (which fields changed, not their
+    text); False when nothing changed."""
+    _require_manager(scope)
+    controller, contact = one_line(controller), _lines(contact)
+    if len(controller) > PRIVACY_CONTROLLER_MAX:
+        raise InvalidInput(_l("The name must be 300 characters or fewer"), "controller")
+    if len(contact) > PRIVACY_CONTACT_MAX:
+        raise InvalidInput(_l("The contact details must be 1,000 characters or fewer"), "contact")
+    organisation = scope.organisation
+    changed = [name for name, old, new in (("controller", organisation.privacy_controller or "", controller),
+                                           ("contact", organisation.privacy_contact or "", contact)) if old != new]
+    if not changed:
+        return False
+    organisation.privacy_controller, organisation.privacy_contact = controller, contact
+    audit.record(db, scope.organisation_id, actor, audit.PRIVACY_DETAILS, changed=changed)
+    return True
+
+
 # --- membership -----------------------------------------------------------------------
 
 def membership_of(db: Session, user: User, organisation_id: int) -> Membership | None:

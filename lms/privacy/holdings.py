@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import Boolean, Date, DateTime, Integer, Table, select
 from sqlalchemy.orm import Session
 
+from lms.audit import services as audit
 from lms.db import Base
 
 SUBJECT_KEYS = frozenset({
@@ -78,13 +79,56 @@ def personal_tables() -> set[str]:
                       for key in table.foreign_keys if key.column.table.name in subject - {"users"}}
 
 
-def _actor_columns(table: Table, actor_column: str) -> list:
+def actor_columns(table: Table, actor_column: str) -> list:
     """An ACTOR row's ids, times, counts and kinds, less its links to other people's records."""
     personal = personal_tables()
     return [column for column in table.columns
             if (_is_plain(column) or column.name in KIND_COLUMNS)
             and (column.name == actor_column or not any(key.column.table.name in personal
                                                          for key in column.foreign_keys))]
+
+
+def known_as(db: Session, user_id: int) -> tuple[set[str], set[int]]:
+    """The names and addresses a person appears under (their account's, what they gave on
+    registers, a walk-in certificate they claimed), and the organisations whose records may
+    hold them (theirs, and those of the sessions they attended)."""
+    users, attendances, guests = (Base.metadata.tables[name] for name in ("users", "attendances", "guest_learners"))
+    workshops, memberships = Base.metadata.tables["workshops"], Base.metadata.tables["memberships"]
+    claimed = select(guests.c.id).where(guests.c.claimed_by_id == user_id)
+    values = set(db.execute(select(users.c.name, users.c.email).where(users.c.id == user_id)).one())
+    for name, email in db.execute(select(attendances.c.name, attendances.c.email).where(
+            (attendances.c.user_id == user_id) | attendances.c.guest_id.in_(claimed))):
+        values |= {name, email}
+    values |= set(db.scalars(select(guests.c.name).where(guests.c.claimed_by_id == user_id)))
+    organisations = set(db.scalars(select(memberships.c.organisation_id).where(memberships.c.user_id == user_id)))
+    organisations |= set(db.scalars(select(workshops.c.organisation_id).join(
+        attendances, attendances.c.workshop_id == workshops.c.id).where(
+        (attendances.c.user_id == user_id) | attendances.c.guest_id.in_(claimed))))
+    return {value for value in values if value}, organisations
+
+
+# Values of an audit entry about someone that name a kind of thing, not a person.
+_AUDIT_KIND_KEYS = frozenset({"course", "course_id", "code", "format", "role", "attended", "reason"})
+
+
+def _only_theirs(details, folded: set[str], key: str | None = None):
+    """An audit entry's details with other people's names and addresses left out: numbers,
+    kinds, and the person's own name or address stay."""
+    if isinstance(details, dict):
+        return {k: _only_theirs(v, folded, k) for k, v in details.items()}
+    if isinstance(details, list):
+        return [item for item in (_only_theirs(v, folded, key) for v in details) if item is not None]
+    if isinstance(details, str) and details.casefold() not in folded and key not in _AUDIT_KIND_KEYS:
+        return None
+    return details
+
+
+def audit_entries_about(db: Session, user_id: int) -> list[dict]:
+    values, organisations = known_as(db, user_id)
+    folded = {value.casefold() for value in values}
+    return [{"id": event.id, "organisation_id": event.organisation_id, "action": event.action,
+             "created_at": event.created_at.isoformat(), "details": _only_theirs(event.details, folded)}
+            for event in audit.mentioning(db, organisations, values)]
 
 
 def held_about(db: Session, user_id: int) -> dict:
@@ -111,7 +155,10 @@ def held_about(db: Session, user_id: int) -> dict:
     for name, column in sorted(ACTOR_KEYS):
         table = tables[name]
         rows = db.execute(select(table).where(table.c[column] == user_id).order_by(table.c.id))
-        actions.setdefault(name, []).extend(_row(table, row, _actor_columns(table, column)) for row in rows)
+        actions.setdefault(name, []).extend(_row(table, row, actor_columns(table, column)) for row in rows)
+    audit_entries = audit_entries_about(db, user_id)
+    if audit_entries:
+        about["audit_events"] = {entry["id"]: entry for entry in audit_entries}
     return {
         "you": _row(users, you, _own_columns(users)),
         "about_you": {name: [rows[key] for key in sorted(rows)] for name, rows in sorted(about.items())},

@@ -87,6 +87,9 @@ def export_job(db: Session, job: Job) -> None:
                                          now=now, refresher_days=current_app.config["REFRESHER_DAYS"])
             for chunk in exports.file_chunks(params["format"], _("Training"), header, counted(rows)):
                 out.write(chunk)
+        if not jobs.still_wanted(db, job_id):  # the person who asked was erased meanwhile
+            Path(temporary).unlink()
+            return
         os.replace(temporary, target)  # whole or not at all: a download never gets half a file
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

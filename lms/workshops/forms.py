@@ -23,7 +23,8 @@ class WorkshopForm(FlaskForm):
         render_kw={"inputmode": "numeric"})
     team = SelectField(_l("For a team (optional)"), choices=[], validate_choice=True)
     trainer = SelectField(_l("Trainer"), choices=[], validate_choice=True)
-    notes = TextAreaField(_l("Notes for the calendar (optional)"), validators=[Length(max=2000)])
+    notes = TextAreaField(_l("Notes for the calendar (optional)"), validators=[Length(max=2000)],
+                          description=_l("Training records only: do not write concerns about a person here."))
 
     def fill_choices(self, courses: list[tuple[str, str]], languages: list[tuple[str, str]], teams, trainers,
                      me: int) -> None:
@@ -71,7 +72,8 @@ class AddAttendeeForm(FlaskForm):
 class EvaluationForm(FlaskForm):
     """One stage's questions; with_outcomes adds a 1-to-5 scale for each learning outcome."""
 
-    comment = TextAreaField(validators=[Length(max=1000)], render_kw={"rows": 4})
+    comment = TextAreaField(validators=[Length(max=1000)], render_kw={"rows": 4},
+                            description=_l("Training records only: do not write concerns about a person here. If you are worried about someone, talk to your trainer."))
 
     @classmethod
     def with_outcomes(cls, outcomes: list[str], comment_label: str, **kwargs) -> EvaluationForm:
