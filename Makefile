@@ -43,8 +43,18 @@ endef
 system-packages:
 	$(call ensure_debian_packages,$(FONT_PACKAGES))
 
-browser:
+# The browser tests also play exported SCORM packages in scorm-again, from the npm registry.
+SCORM_RUNTIME := tests/e2e/scorm/node_modules/scorm-again/dist/scorm12.min.js
+
+browser: $(SCORM_RUNTIME)
 	$(call ensure_debian_packages,$(BROWSER_PACKAGES))
+
+$(SCORM_RUNTIME): tests/e2e/scorm/package-lock.json
+	@command -v npm >/dev/null || { echo "Installing Debian packages: npm"; export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get install -y -q --no-install-recommends npm >/dev/null 2>&1 || \
+	  { apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends npm; }; }
+	cd tests/e2e/scorm && npm ci --no-audit --no-fund --silent
+	touch $@
 
 # The interface catalogues: translations/<lang>/LC_MESSAGES/messages.po are the sources;
 # the compiled .mo files are built here and never committed.

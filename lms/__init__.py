@@ -56,6 +56,7 @@ def create_app(overrides: dict | None = None, *, secret_required: bool = True) -
     from lms.workshops.routes import blueprint as workshops_blueprint
     from lms.guests.routes import blueprint as guests_blueprint
     from lms.privacy.routes import blueprint as privacy_blueprint
+    from lms.interop.routes import blueprint as interop_blueprint
 
     app.register_blueprint(site_blueprint)
     app.register_blueprint(auth_blueprint)
@@ -69,6 +70,7 @@ def create_app(overrides: dict | None = None, *, secret_required: bool = True) -
     app.register_blueprint(workshops_blueprint)
     app.register_blueprint(guests_blueprint)
     app.register_blueprint(privacy_blueprint)
+    app.register_blueprint(interop_blueprint)
     from lms import serving
 
     serving.init_app(app)  # after the blueprints: it serves their static folders too

@@ -294,6 +294,46 @@ def courses_check(paths: tuple[Path, ...]) -> None:
         sys.exit(1)
 
 
+@courses_group.command("export-scorm", help="Write a course as a SCORM 1.2 package (ZIP) for another LMS "
+                                             "(Moodle, Totara, ESR) to play.")
+@click.option("--course", "course_id", required=True, help="The course's id (see `lms courses list`).")
+@click.option("--lang", "language", default="en", show_default=True, help="The language to package.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="The ZIP file to write.")
+def courses_export_scorm(course_id: str, language: str, out: Path) -> None:
+    from lms.interop import scorm
+
+    course = current_app.extensions["lms.catalogue"].get(course_id)
+    if course is None:
+        raise click.ClickException(f"No course {course_id!r}. The courses are: "
+                                   + ", ".join(c.id for c in current_app.extensions["lms.catalogue"].all()))
+    if language not in course.languages:
+        raise click.ClickException(f"{course_id} has no {language!r} version. It has: {', '.join(course.languages)}")
+    with current_app.test_request_context():
+        package = scorm.build(course, language)
+    out.write_bytes(package.data)
+    click.echo(f"Wrote {out} ({len(package.data):,} bytes): {course.title(language)}, {language}, SCORM 1.2.")
+
+
+@courses_group.command("check-scorm", help="Check SCORM packages exported by `lms courses export-scorm` for missing, "
+                                            "changed or added files (exit 1 if any fault).")
+@click.argument("packages", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+def courses_check_scorm(packages: tuple[Path, ...]) -> None:
+    from lms.interop import scorm
+
+    faulty = False
+    for package in packages:
+        faults = scorm.check_package(package)
+        if not faults:
+            click.echo(f"ok      {package}")
+            continue
+        faulty = True
+        click.echo(f"FAULTS  {package}", err=True)
+        for fault in faults:
+            click.echo(f"  {fault}", err=True)
+    if faulty:
+        sys.exit(1)
+
+
 @click.group("slides", help="Trainers' slide decks.")
 def slides_group() -> None:
     pass

@@ -102,6 +102,8 @@ CHECKED = {
     "admin.member": [(EAST_ADMIN, "GET", "/org/{north}/members/{north_learner}", None),
                      (EAST_ADMIN, "GET", "/org/{east}/members/{north_learner}", None),
                      (HOUSING_CHAMPION, "GET", "/org/{north}/members/{north_learner2}", None)],
+    "interop.scorm_package": [(EAST_ADMIN, "GET", "/org/{north}/courses/tiny/scorm12.zip", None),
+                              (HOUSING_CHAMPION, "GET", "/org/{north}/courses/tiny/scorm12.zip", None)],
     "privacy.erase_member": [(EAST_ADMIN, "POST", "/org/{east}/members/{north_learner}/erase", {}),
                              (EAST_ADMIN, "GET", "/org/{north}/members/{north_learner}/erase", None),
                              (HOUSING_CHAMPION, "POST", "/org/{north}/members/{north_learner}/erase", {})],

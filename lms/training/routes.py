@@ -9,7 +9,7 @@ from lms import db
 from lms.admin.forms import role_choices
 from lms.errors import InvalidInput
 from lms.forms import ConfirmForm, form_status, show_error
-from lms.i18n import choose_language
+from lms.i18n import choose_language, language_name
 from lms.people.scope import managing_scope_for
 from lms.training import services
 from lms.training.forms import OfferedForm, RequirementForm
@@ -46,7 +46,7 @@ def _page(organisation_id: int, offered_form: OfferedForm | None = None, require
         "training/settings.html", organisation=scope.organisation, offered_form=offered_form,
         requirement_form=requirement_form, requirements=services.requirements(database, organisation_id),
         titles=titles, offered_ids={course.id for course in offered}, roles=dict(role_choices()),
-        confirm_form=ConfirmForm(),
+        confirm_form=ConfirmForm(), courses=courses, language_name=language_name,
     ), status
 
 
