@@ -77,7 +77,15 @@ run: install system-packages translations
 	@echo "Serving Prevent LMS on http://$(HOST):$(PORT)/ (Ctrl+C to stop)"
 	$(BIN)/lms run --host $(HOST) --port $(PORT)
 
-test: install system-packages browser translations
+# A learning record store (Ralph) for the xAPI tests, in a virtualenv of its own.
+LRS_VENV := tests/lrs/.venv
+
+$(LRS_VENV)/.installed: tests/lrs/requirements.txt
+	$(PYTHON) -m venv $(LRS_VENV)
+	$(LRS_VENV)/bin/python -m pip install --quiet -r tests/lrs/requirements.txt
+	touch $@
+
+test: install system-packages browser translations $(LRS_VENV)/.installed
 	$(BIN)/python -m pytest
 
 bench: install
@@ -85,4 +93,4 @@ bench: install
 	@for script in bench/*.py; do echo "$$script"; $(BIN)/python $$script --quick || exit 1; done
 
 clean:
-	rm -rf $(VENV) instance/lms.sqlite3*
+	rm -rf $(VENV) $(LRS_VENV) instance/lms.sqlite3*

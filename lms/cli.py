@@ -59,6 +59,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(reminders_group)
     app.cli.add_command(exports_group)
     app.cli.add_command(retention_group)
+    app.cli.add_command(xapi_group)
     app.cli.add_command(worker_command)
 
 
@@ -515,6 +516,32 @@ def retention_clean_copies() -> None:
 def _ids(ids: list[int]) -> str:
     shown = ", ".join(str(i) for i in ids[:20])
     return shown + (f" and {len(ids) - 20} more" if len(ids) > 20 else "") if ids else "none"
+
+
+@click.group("xapi", help="Statements for the organisation's learning record store (LMS_XAPI_URL).")
+def xapi_group() -> None:
+    pass
+
+
+@xapi_group.command("send", help="Send every statement still waiting (from cron, every few minutes, while a store "
+                                 "is set); exit 1 if the store does not take them.")
+def xapi_send() -> None:
+    from sqlalchemy import func, select
+
+    from lms.interop import xapi
+    from lms.models import XapiStatement
+
+    if not current_app.config.get("XAPI_URL"):
+        raise click.ClickException("LMS_XAPI_URL is not set: there is no learning record store to send to.")
+    session = db.get_session()
+    try:
+        sent = xapi.send_waiting_now(session)
+    except xapi.StoreUnavailable as error:
+        waiting = session.scalar(select(func.count()).select_from(XapiStatement).where(XapiStatement.sent_at.is_(None)))
+        click.echo(f"The learning record store did not take the statements ({error}); {waiting} wait for the next try.",
+                   err=True)
+        sys.exit(1)
+    click.echo(f"Sent {sent} statement{'' if sent == 1 else 's'}.")
 
 
 @click.group("reminders", help="Reminder emails about training.")

@@ -128,6 +128,12 @@ def from_environment(overrides: dict | None = None, *, secret_required: bool = T
         "RETAIN_INACTIVE_DAYS": _count("LMS_RETAIN_INACTIVE_DAYS", 1095),
         "RETAIN_WALK_IN_DAYS": _count("LMS_RETAIN_WALK_IN_DAYS", 1095),
         "RETAIN_AUDIT_DAYS": _count("LMS_RETAIN_AUDIT_DAYS", 1095),
+        # An xAPI learning record store to send statements to (its base, ending /xAPI or
+        # similar: statements go to <url>/statements); none when empty.
+        "XAPI_URL": os.environ.get("LMS_XAPI_URL", "").strip(),
+        "XAPI_USERNAME": os.environ.get("LMS_XAPI_USERNAME", ""),
+        "XAPI_PASSWORD": os.environ.get("LMS_XAPI_PASSWORD", ""),
+        "XAPI_TIMEOUT": _count("LMS_XAPI_TIMEOUT", 10),
         # Public address used in emailed links (password reset, invites).
         "BASE_URL": overrides.get("BASE_URL") or _base_url(env, secret_required),
         "SESSION_COOKIE_HTTPONLY": True,

@@ -147,6 +147,8 @@ def _environment_for(app: Flask) -> dict:
         "LMS_INSTANCE_DIR": str(config["INSTANCE_DIR"]),
         "LMS_COURSE_PATHS": os.pathsep.join(str(p) for p in config["COURSE_PATHS"]), "LMS_BASE_URL": config["BASE_URL"],
         "LMS_CERTIFICATE_CACHE_DIR": str(config["CERTIFICATE_CACHE_DIR"]), "LMS_BATCH_DIR": str(config["BATCH_DIR"]),
+        "LMS_XAPI_URL": config.get("XAPI_URL"), "LMS_XAPI_USERNAME": config.get("XAPI_USERNAME"),
+        "LMS_XAPI_PASSWORD": config.get("XAPI_PASSWORD"),
     }
     # A tool run without the server's secret or address has none to pass on.
     return {**os.environ, **{name: value for name, value in settings.items() if value is not None}}

@@ -13,7 +13,7 @@ from lms.audit import services as audit
 from lms.db import Base, utcnow
 from lms.learn import services as learn
 from lms.models import (Attendance, Certificate, Completion, GuestLearner, Invite, Job, Reminder, TranslationReview,
-                        User, Workshop)
+                        User, Workshop, XapiStatement)
 from lms.privacy import holdings
 from tests.conftest import database, text_of
 
@@ -70,6 +70,8 @@ def records(app, demo):
             Job(organisation_id=organisation, requested_by_id=user["champion@example.org"],
                 task="lms.reports.export_files:export_job", params={"filters": {"search": "Dev Sharma"}}),
             TranslationReview(course_id="tiny", language="ur", reviewed_by_id=user["admin@example.org"]),
+            XapiStatement(statement_id="0b7f5c1e-3d4a-4b8e-9f10-1a2b3c4d5e6f", user_id=user["learner@example.org"],
+                          payload={"verb": {"id": "http://adlnet.gov/expapi/verbs/completed"}}),
         ])
         audit.record(session, organisation, session.get(User, user["orgadmin@example.org"]), audit.INVITATION,
                      email="newcomer@example.org", name="New Comer")

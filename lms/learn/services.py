@@ -17,6 +17,7 @@ from lms.certify.services import issue_certificate
 from lms.dates import add_months
 from lms.db import UTCDateTime, utcnow
 from lms.errors import InvalidInput, OutOfScope
+from lms.interop import xapi
 from lms.models import Certificate, Completion, LessonProgress, QuizAttempt
 
 NOT_STARTED = "not_started"
@@ -257,6 +258,8 @@ def submit_attempt(db: Session, user_id: int, course: Course, attempt_id: int, a
         db.flush()
         # A completion issues its certificate, credited to the organisation the learner is in.
         issue_certificate(db, completion.id, organisation_id)
+    xapi.attempt_submitted(db, user_id=user_id, course=course, language=attempt.language, correct=correct,
+                           total=attempt.total, passed=passed, when=now)
     db.flush()
     db.refresh(attempt)
     return attempt

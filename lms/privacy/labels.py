@@ -20,6 +20,7 @@ SECTIONS = {
     "attendances": _l("Sessions you attended"),
     "guest_learners": _l("Certificates from sessions, added to your account"),
     "audit_events": _l("Audit log entries about you"),
+    "xapi_statements": _l("Learning records sent to your organisation's learning record store"),
 }
 # The same tables, where the rows are things the person did.
 ACTION_SECTIONS = {
@@ -59,6 +60,8 @@ FIELDS = {
     "created_by_id": _l("Created by (account number)"), "trainer_id": _l("Trainer (account number)"),
     "starts_at": _l("Starts"), "ends_at": _l("Ends"), "cancelled_at": _l("Cancelled"), "closed_at": _l("Register closed"),
     "capacity": _l("Places"),
+    "statement_id": _l("Statement number"), "payload": _l("What was sent"), "attempts": _l("Tries"),
+    "last_error": _l("Last problem sending it"),
 }
 
 

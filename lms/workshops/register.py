@@ -18,6 +18,7 @@ from lms.certify.services import issue_certificate
 from lms.dates import add_months
 from lms.db import utcnow
 from lms.errors import Forbidden, InvalidInput, OutOfScope
+from lms.interop import xapi
 from lms.models import Attendance, Certificate, Completion, GuestLearner, User, Workshop
 from lms.models.people import normalise_code as normalise_code_of_length
 from lms.models.workshops import CHECK_IN_CODE_LENGTH
@@ -241,6 +242,8 @@ def close_register(db: Session, scope: Scope, actor: User, workshop_id: int, cou
             db.flush()
             attendance.completion_id = completion.id
             issue_certificate(db, completion.id, workshop.organisation_id)
+            xapi.attended(db, user_id=completion.user_id, guest_id=completion.guest_id, course=course,
+                          language=workshop.language, workshop_id=workshop.id, when=completed_at)
             recorded.append(attendance.name)
     db.flush()
     audit.record(db, scope.organisation_id, actor, audit.REGISTER_CLOSED, workshop_id=workshop.id,
