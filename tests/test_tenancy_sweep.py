@@ -48,6 +48,11 @@ NO_TENANT_IDS = {
     "privacy.notice": "public by design: a signed token names an organisation, showing only its name and the "
                       "controller details it publishes for the notice; checked in tests/test_privacy_notice.py",
     "certify.verify_form": "public by design: anyone may check a certificate",
+    "interop.badge_assertion": "public by design, as a certificate's check is: the code is the key, and the "
+                               "assertion names its holder only by a salted hash; checked in tests/test_badges.py",
+    "interop.badge_class": "public by design: a course's badge class, under a signed issuer key",
+    "interop.badge_issuer": "public by design: an issuer's name, under a signed key that cannot be walked",
+    "interop.badge_image": "a course's badge picture",
     "certify.verify": "public by design: a certificate's code is what is printed for anyone to check",
     "workshops.trainer_feed": "a signed token naming one trainer is the only key; checked in tests/test_workshops.py",
     "workshops.static": "the app's own files",
@@ -71,6 +76,9 @@ CHECKED = {
                    (OTHER_LEARNER, "POST", "/courses/tiny/quiz/{attempt}", {"q-q1": "a"})],
     "learn.result": [(OTHER_LEARNER, "GET", "/courses/tiny/quiz/{attempt}/result", None),
                      (EAST_ADMIN, "GET", "/courses/tiny/quiz/{attempt}/result", None)],
+    "interop.badge_download": [(OTHER_LEARNER, "GET", "/certificates/{code}/badge.svg", None),
+                               (EAST_ADMIN, "GET", "/certificates/{code}/badge.svg", None),
+                               (HOUSING_CHAMPION, "GET", "/certificates/{code}/badge.svg", None)],
     "certify.download": [(OTHER_LEARNER, "GET", "/certificates/{code}.pdf", None),
                          (EAST_ADMIN, "GET", "/certificates/{code}.pdf", None),
                          (HOUSING_CHAMPION, "GET", "/certificates/{code}.pdf", None)],

@@ -98,10 +98,11 @@ def crawl(page, base_url: str, start: str = "/", within: tuple[str, ...] = ("/",
         for link in links:
             link, _fragment = urldefrag(link)
             # Downloads (PDF certificates and slides, ZIPs, report exports, calendar files, the
-            # single-file deck, a person's own data) are files, not pages: their tests are elsewhere.
+            # single-file deck, a person's own data, Open Badges) are files, not pages: their tests
+            # are elsewhere.
             if (not link.startswith(base_url + "/") or "/static/" in link
                     or not urlparse(link).path.startswith(within)
-                    or urlparse(link).path.endswith((".pdf", ".zip", ".csv", ".xlsx", ".ics", ".html", ".json"))):
+                    or urlparse(link).path.endswith((".pdf", ".zip", ".csv", ".xlsx", ".ics", ".html", ".json", ".svg"))):
                 continue
             if link not in seen:
                 seen.add(link)
