@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import shutil
 import threading
 import zipfile
 from pathlib import Path
@@ -82,10 +83,7 @@ def runtime_value(page, name: str) -> str:
 def test_each_shipped_course_is_played_and_scored_by_scorm_again(browser, shipped, lms_site, language):
     folder, base = lms_site
     for course in shipped.extensions["lms.catalogue"].all():
-        package_folder = folder / "package"
-        if package_folder.exists():
-            import shutil
-            shutil.rmtree(package_folder)
+        shutil.rmtree(folder / "package", ignore_errors=True)
         unpack(shipped, course, language, folder)
         context = browser.new_context()
         page = context.new_page()
@@ -101,12 +99,18 @@ def test_each_shipped_course_is_played_and_scored_by_scorm_again(browser, shippe
         context.close()
 
 
-def test_a_failed_attempt_is_reported_as_failed_and_another_can_be_drawn(browser, shipped, lms_site):
+def first_course_opened(browser, shipped, lms_site, page_path: str):
+    """The first shipped course's English package, unpacked, and a page open at page_path."""
     folder, base = lms_site
     course = shipped.extensions["lms.catalogue"].all()[0]
     unpack(shipped, course, "en", folder)
     page = browser.new_page()
-    page.goto(f"{base}/lms.html")
+    page.goto(f"{base}/{page_path}")
+    return course, page
+
+
+def test_a_failed_attempt_is_reported_as_failed_and_another_can_be_drawn(browser, shipped, lms_site):
+    course, page = first_course_opened(browser, shipped, lms_site, "lms.html")
     take_course(page, course, answer_right=False)
     assert runtime_value(page, "core.lesson_status") == "failed"
     assert runtime_value(page, "core.score.raw") == "0"
@@ -121,10 +125,6 @@ def test_a_failed_attempt_is_reported_as_failed_and_another_can_be_drawn(browser
 
 
 def test_outside_an_lms_the_package_says_progress_is_not_recorded(browser, shipped, lms_site):
-    folder, base = lms_site
-    course = shipped.extensions["lms.catalogue"].all()[0]
-    unpack(shipped, course, "en", folder)
-    page = browser.new_page()
-    page.goto(f"{base}/package/index.html")
+    _course, page = first_course_opened(browser, shipped, lms_site, "package/index.html")
     assert page.locator("#connection").is_visible()
     page.close()
