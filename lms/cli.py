@@ -48,6 +48,21 @@ def _require_serving_settings(app: Flask) -> None:
         raise click.ClickException(missing)
 
 
+def _require_current_schema() -> None:
+    """A command about records stops with one line, not a traceback, on a database that has not
+    been set up or upgraded yet."""
+    from sqlalchemy.exc import OperationalError
+
+    from lms.migrate import is_current
+
+    try:
+        current = is_current(current_app.extensions["lms.engine"])
+    except OperationalError as error:
+        raise click.ClickException(f"The database cannot be opened ({error.orig}): check LMS_DATABASE_URL.") from None
+    if not current:
+        raise click.ClickException("The database is not up to date with this version: run `lms db upgrade` first.")
+
+
 def register_commands(app: Flask) -> None:
     app.cli.add_command(db_group)
     app.cli.add_command(users_group)
@@ -481,6 +496,7 @@ def retention_apply(dry_run: bool) -> None:
     from lms.db import utcnow
     from lms.privacy import erasure, retention
 
+    _require_current_schema()
     app = current_app._get_current_object()
     periods = retention.Periods.of(app.config)
     session = db.get_session()
@@ -508,6 +524,7 @@ def retention_clean_copies() -> None:
     from lms.certify.services import PdfCache
     from lms.privacy import retention
 
+    _require_current_schema()
     cache = PdfCache(current_app.config["CERTIFICATE_CACHE_DIR"])
     click.echo(f"Deleted {retention.remove_erased_copies(db.get_session(), cache)} cached certificate PDF(s) "
                "of erased holders.")
@@ -531,6 +548,7 @@ def xapi_send() -> None:
     from lms.interop import xapi
     from lms.models import XapiStatement
 
+    _require_current_schema()
     if not current_app.config.get("XAPI_URL"):
         raise click.ClickException("LMS_XAPI_URL is not set: there is no learning record store to send to.")
     session = db.get_session()
@@ -556,6 +574,7 @@ def reminders_send_due() -> None:
 
     # Links in the emails are built from LMS_BASE_URL, as for invitations.
     _require_serving_settings(current_app)
+    _require_current_schema()
     with current_app.test_request_context():
         totals = send_due(db.get_session(), current_app.extensions["lms.catalogue"].all(), now=utcnow(),
                           refresher_days=current_app.config["REFRESHER_DAYS"])

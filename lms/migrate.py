@@ -17,3 +17,15 @@ def alembic_config(database_url: str) -> Config:
 
 def upgrade(database_url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(database_url), revision)
+
+
+def is_current(engine) -> bool:
+    """Whether the database has every migration applied (a command that reads or writes
+    records needs that; `lms db upgrade` gets it there)."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    with engine.connect() as connection:
+        applied = set(MigrationContext.configure(connection).get_current_heads())
+    heads = set(ScriptDirectory.from_config(alembic_config(str(engine.url))).get_heads())
+    return applied == heads

@@ -119,3 +119,16 @@ def test_tools_that_sign_nothing_run_without_the_secret_key_in_production(tmp_pa
         stopped = run_lms(*command, env={**env, "LMS_SECRET_KEY": "a-production-secret"})
         assert stopped.returncode != 0 and "LMS_BASE_URL must be set in production" in stopped.stderr, command
         assert "Traceback" not in stopped.stderr
+
+
+def test_commands_about_records_ask_for_an_upgrade_first_on_a_new_database(cli_env, tmp_path):
+    (tmp_path / "instance").mkdir()
+    env = {**cli_env, "LMS_BASE_URL": "https://training.example.org", "LMS_XAPI_URL": "http://127.0.0.1:9/xAPI"}
+    for args in (["retention", "apply", "--dry-run"], ["retention", "clean-copies"], ["xapi", "send"],
+                 ["reminders", "send-due"]):
+        refused = run_lms(*args, env=env)
+        assert refused.returncode == 1, (args, refused.stdout, refused.stderr)
+        assert "run `lms db upgrade` first" in refused.stderr and "Traceback" not in refused.stderr, args
+    unreachable = run_lms("retention", "apply", env={**env, "LMS_DATABASE_URL": f"sqlite:///{tmp_path}/none/x.sqlite3"})
+    assert unreachable.returncode == 1 and "The database cannot be opened" in unreachable.stderr
+    assert "Traceback" not in unreachable.stderr
