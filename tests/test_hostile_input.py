@@ -49,7 +49,7 @@ PATH_VALUES = {
     "course_id": "tiny", "slug": "01-first", "language": "ur", "number": "1", "filename": "missing.png",
     "code": "NOTACODE", "token": "not-a-token", "attempt_id": "{attempt}",
     "certificate_id": "{certificate}", "batch_id": "999", "requirement_id": "999", "workshop_id": "{workshop}",
-    "attendance_id": "{attendance}", "stage": "before", "job_id": "999",
+    "attendance_id": "{attendance}", "stage": "before", "job_id": "999", "key": "not-a-signed-key",
 }
 SKIP = {"static", "auth.sign_out"}  # files; signing out ends the session the other cases need
 
