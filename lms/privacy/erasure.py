@@ -14,7 +14,7 @@ Files are deleted before the commit: if the erasure then fails, they are only dr
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -28,6 +28,7 @@ from lms.certify import batches
 from lms.certify.services import PdfCache
 from lms.db import utcnow
 from lms.errors import Forbidden, InvalidInput, OutOfScope
+from lms.jobs import task_name
 from lms.models import (Attendance, AuditEvent, Certificate, Completion, GuestLearner, Invite, Job, Membership, Role,
                         User, Workshop)
 from lms.people.scope import Scope
@@ -52,15 +53,6 @@ class Storage:
     @classmethod
     def of(cls, app: Flask) -> Storage:
         return cls(Path(app.config["CERTIFICATE_CACHE_DIR"]), Path(app.config["BATCH_DIR"]))
-
-
-@dataclass
-class Erasure:
-    """What one erasure removed and kept, for the audit entry and the retention report."""
-
-    organisation_ids: set[int] = field(default_factory=set)
-    completions_kept: int = 0
-    files_removed: int = 0
 
 
 # --- the checks ------------------------------------------------------------------------------
@@ -122,7 +114,7 @@ def erasable_walk_in(db: Session, scope: Scope, workshop_id: int, attendance_id:
 
 # --- erasing an account ----------------------------------------------------------------------
 
-def erase_account(db: Session, user_id: int, storage: Storage, *, erased_by: User | None, reason: str) -> Erasure:
+def erase_account(db: Session, user_id: int, storage: Storage, *, erased_by: User | None, reason: str) -> None:
     """Erase one account; the caller commits. erased_by is recorded as the actor of the audit
     entry (None for the person themselves or for retention); reason is a kind ("own_request",
     "org_admin", "retention"), never free text."""
@@ -133,7 +125,7 @@ def erase_account(db: Session, user_id: int, storage: Storage, *, erased_by: Use
         _lock_organisation(db, organisation_id)
     user = db.get(User, user_id)
     if user is None:  # erased by someone else while we waited
-        return Erasure()
+        return
     now = utcnow()
     values, organisation_ids = holdings.known_as(db, user_id)
     claimed = list(db.scalars(select(GuestLearner.id).where(GuestLearner.claimed_by_id == user_id)))
@@ -141,9 +133,7 @@ def erase_account(db: Session, user_id: int, storage: Storage, *, erased_by: Use
         or_(Attendance.user_id == user_id, Attendance.guest_id.in_(claimed)))))
     completions = list(db.scalars(select(Completion).where(
         or_(Completion.user_id == user_id, Completion.guest_id.in_(claimed)))))
-    result = Erasure(organisation_ids=organisation_ids, completions_kept=len(completions))
-    result.files_removed = _forget_files(db, storage, [c.id for c in completions], organisation_ids,
-                                         requested_by=user_id)
+    _forget_files(db, storage, [c.id for c in completions], organisation_ids, requested_by=user_id)
     _keep_nameless(db, completions, attendances, now)
     db.execute(delete(GuestLearner).where(GuestLearner.id.in_(claimed)))
     addresses = {value.lower() for value in values if "@" in value}
@@ -156,8 +146,7 @@ def erase_account(db: Session, user_id: int, storage: Storage, *, erased_by: Use
     db.flush()
     for organisation_id in organisation_ids:
         audit.record(db, organisation_id, erased_by, audit.PERSON_ERASED, reason=reason,
-                     completions_kept=result.completions_kept)
-    return result
+                     completions_kept=len(completions))
 
 
 def _lock_organisation(db: Session, organisation_id: int) -> None:
@@ -185,7 +174,7 @@ def _keep_nameless(db: Session, completions: list[Completion], attendances: list
 # --- erasing a walk-in -------------------------------------------------------------------------
 
 def erase_walk_in(db: Session, attendance: Attendance, storage: Storage, *, erased_by: User | None,
-                  reason: str) -> Erasure:
+                  reason: str) -> None:
     """Erase the name and address a walk-in gave at a session, and the learner record holding
     their certificate (unless they have claimed it into an account, which is theirs to keep)."""
     now = utcnow()
@@ -196,57 +185,45 @@ def erase_walk_in(db: Session, attendance: Attendance, storage: Storage, *, eras
     if guest is not None and guest.claimed_by_id is None:
         names.add(guest.name)
         completions = list(db.scalars(select(Completion).where(Completion.guest_id == guest.id)))
-    result = Erasure(organisation_ids={organisation_id}, completions_kept=len(completions))
-    result.files_removed = _forget_files(db, storage, [c.id for c in completions], set(), requested_by=None)
+    _forget_files(db, storage, [c.id for c in completions], set(), requested_by=None)
     _keep_nameless(db, completions, [attendance], now)
     if guest is not None and guest.claimed_by_id is None:
         db.delete(guest)
     _scrub_audit(db, {organisation_id}, names | addresses)
     db.flush()
     audit.record(db, organisation_id, erased_by, audit.ATTENDEE_ERASED, workshop_id=attendance.workshop_id,
-                 reason=reason, completions_kept=result.completions_kept)
-    return result
+                 reason=reason, completions_kept=len(completions))
 
 
 # --- copies of names elsewhere ----------------------------------------------------------------
 
 def _forget_files(db: Session, storage: Storage, completion_ids: list[int], organisation_ids: set[int], *,
-                  requested_by: int | None) -> int:
+                  requested_by: int | None) -> None:
     """Delete drawn PDFs of these completions' certificates, certificate batches holding them,
     the people lists prepared in these organisations (any of which may list the person), and
     downloads the person asked for."""
-    certificate_ids = set(db.scalars(select(Certificate.id).where(Certificate.completion_id.in_(completion_ids))))
+    certificates = db.execute(select(Certificate.id, Certificate.organisation_id)
+                              .where(Certificate.completion_id.in_(completion_ids))).all()
+    certificate_ids = {certificate_id for certificate_id, _organisation in certificates}
     cache = PdfCache(storage.certificate_cache)
-    removed = sum(cache.forget(certificate_id) for certificate_id in certificate_ids)
-    batch_task, export_task = _task_names()
-    conditions = [Job.task == batch_task]
-    if organisation_ids:
-        conditions.append((Job.task == export_task) & Job.organisation_id.in_(organisation_ids))
+    for certificate_id in certificate_ids:
+        cache.forget(certificate_id)
+    batch_task, export_task = task_name(batches.draw_batch), task_name(export_files.export_job)
+    # A batch is drawn for the organisation that issued its certificates: only those can hold them.
+    conditions = [(Job.task == batch_task) & Job.organisation_id.in_({org for _id, org in certificates}),
+                  (Job.task == export_task) & Job.organisation_id.in_(organisation_ids)]
     if requested_by is not None:
         conditions.append(Job.requested_by_id == requested_by)
     for job in db.scalars(select(Job).where(or_(*conditions))):
-        if job.task == batch_task and job.requested_by_id != requested_by and not certificate_ids & set(
-                job.params.get("certificate_ids", [])):
+        if job.task == batch_task and "kind" in job.params:
+            if job.requested_by_id != requested_by and not certificate_ids & set(job.params["certificate_ids"]):
+                continue
+            path = batches.output_path(storage.batch_dir, job)
+        elif job.task == export_task and "format" in job.params:
+            path = export_files.file_in(storage.batch_dir, job)
+        else:
             continue
-        path = _job_file(storage, job, batch_task)
-        if path is not None and path.is_file():
-            path.unlink(missing_ok=True)
-            removed += 1
-    return removed
-
-
-def _task_names() -> tuple[str, str]:
-    from lms.jobs import task_name
-
-    return task_name(batches.draw_batch), task_name(export_files.export_job)
-
-
-def _job_file(storage: Storage, job: Job, batch_task: str) -> Path | None:
-    if job.task == batch_task and "kind" in job.params:
-        return batches.output_path(storage.batch_dir, job)
-    if "format" in job.params:
-        return storage.batch_dir / "exports" / f"{job.id}.{job.params['format']}"
-    return None
+        path.unlink(missing_ok=True)
 
 
 def _scrub_audit(db: Session, organisation_ids: set[int], values: set[str]) -> None:

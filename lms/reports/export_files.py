@@ -37,8 +37,12 @@ def folder(app: Flask) -> Path:
     return Path(app.config["BATCH_DIR"]) / "exports"
 
 
+def file_in(batch_dir: Path, job: Job) -> Path:
+    return Path(batch_dir) / "exports" / f"{job.id}.{job.params['format']}"
+
+
 def file_path(app: Flask, job: Job) -> Path:
-    return folder(app) / f"{job.id}.{job.params['format']}"
+    return file_in(app.config["BATCH_DIR"], job)
 
 
 def expired(job: Job, now: datetime) -> bool:
