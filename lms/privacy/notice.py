@@ -1,7 +1,7 @@
-"""The privacy notice: which organisation's details it shows, and how long things are kept."""
+"""The privacy notice: which organisation's details it shows (how long things are kept is
+lms.privacy.retention.Periods)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy.orm import Session
@@ -32,17 +32,3 @@ def find_organisation(db: Session, secret: str, raw: str) -> Organisation | None
     if not isinstance(organisation_id, int) or isinstance(organisation_id, bool) or not 0 < organisation_id <= MAX_ID:
         return None
     return db.get(Organisation, organisation_id)
-
-
-@dataclass(frozen=True)
-class Retention:
-    """Days each kind of record is kept; 0 means until someone erases it."""
-
-    inactive_accounts: int
-    walk_ins: int
-    audit_entries: int
-
-
-def retention(config) -> Retention:
-    return Retention(inactive_accounts=int(config["RETAIN_INACTIVE_DAYS"]), walk_ins=int(config["RETAIN_WALK_IN_DAYS"]),
-                     audit_entries=int(config["RETAIN_AUDIT_DAYS"]))

@@ -14,7 +14,8 @@ from lms.forms import ConfirmForm, form_status
 from lms.people import passwords
 from lms.people.scope import managing_scope_for, scope_for, signed_in_organisations
 from lms.i18n import choose_language
-from lms.privacy import erasure, holdings, labels, notice as privacy_notice
+from lms.privacy import erasure, holdings, labels, retention
+from lms.privacy import notice as privacy_notice
 from lms.privacy.forms import DeleteAccountForm
 
 blueprint = Blueprint("privacy", __name__, template_folder="templates")
@@ -40,7 +41,7 @@ def notice():
     elif current_user.is_authenticated:
         organisations = signed_in_organisations()
     return render_template("privacy/notice.html", organisations=organisations,
-                           retention=privacy_notice.retention(current_app.config))
+                           retention=retention.Periods.of(current_app.config))
 
 
 @blueprint.get("/account/your-data.json")
