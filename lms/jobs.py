@@ -23,8 +23,8 @@ import sys
 import time
 from collections.abc import Callable
 
-from flask import Flask, current_app
-from sqlalchemy import select
+from flask import Flask, current_app, has_app_context
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 log = logging.getLogger(__name__)
@@ -66,6 +66,29 @@ def enqueue(app: Flask, task: Callable, *args: int | str) -> None:
         return
     subprocess.Popen([sys.executable, "-m", "lms.jobs", name, json.dumps(list(args))], env=_environment_for(app),
                      stdin=subprocess.DEVNULL, start_new_session=True)
+
+
+_AFTER_COMMIT = "lms.enqueue_after_commit"
+
+
+def enqueue_after_commit(db: Session, task: Callable) -> None:
+    """Queue a task (with no arguments) once this session's transaction commits, and not at all
+    if it rolls back: for work that sends what the transaction wrote (statements, scores)."""
+    db.info.setdefault(_AFTER_COMMIT, []).append(task)
+
+
+@event.listens_for(Session, "after_commit")
+def _enqueue_committed(db: Session) -> None:
+    tasks = db.info.pop(_AFTER_COMMIT, None)
+    if tasks and has_app_context():
+        app = current_app._get_current_object()
+        for name in dict.fromkeys(task_name(task) for task in tasks):
+            enqueue(app, _task(name))
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_on_rollback(db: Session) -> None:
+    db.info.pop(_AFTER_COMMIT, None)
 
 
 def submit(db: Session, app: Flask, task: Callable, *, organisation_id: int | None, requested_by_id: int | None,

@@ -21,7 +21,7 @@ import uuid
 from datetime import datetime
 
 from flask import current_app, has_app_context
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lms import jobs
@@ -42,7 +42,6 @@ VERBS = {
 COURSE_TYPE = "http://adlnet.gov/expapi/activities/course"
 ASSESSMENT_TYPE = "http://adlnet.gov/expapi/activities/assessment"
 MEETING_TYPE = "http://adlnet.gov/expapi/activities/meeting"
-_QUEUED = "lms.xapi_waiting"
 
 
 def enabled() -> bool:
@@ -72,7 +71,7 @@ def _add(db: Session, *, user_id: int | None, guest_id: int | None, verb: str, a
     if result is not None:
         statement["result"] = result
     db.add(XapiStatement(statement_id=statement["id"], user_id=user_id, guest_id=guest_id, payload=statement))
-    db.info[_QUEUED] = True
+    jobs.enqueue_after_commit(db, send_waiting)
 
 
 def attempt_submitted(db: Session, *, user_id: int, course: Course, language: str, correct: int, total: int,
@@ -102,17 +101,6 @@ def attended(db: Session, *, user_id: int | None, guest_id: int | None, course: 
     _add(db, user_id=user_id, guest_id=guest_id, verb="completed", when=when, language=language,
          activity=_course(course, language), result={"completion": True, "success": True},
          context={"contextActivities": {"grouping": [{"id": session["id"]}]}})
-
-
-@event.listens_for(Session, "after_commit")
-def _send_once_committed(session: Session) -> None:
-    if session.info.pop(_QUEUED, False) and has_app_context():
-        jobs.enqueue(current_app._get_current_object(), send_waiting)
-
-
-@event.listens_for(Session, "after_rollback")
-def _forget_on_rollback(session: Session) -> None:
-    session.info.pop(_QUEUED, None)
 
 
 # --- sending --------------------------------------------------------------------------------
