@@ -75,6 +75,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(exports_group)
     app.cli.add_command(retention_group)
     app.cli.add_command(xapi_group)
+    app.cli.add_command(lti_group)
     app.cli.add_command(worker_command)
 
 
@@ -560,6 +561,30 @@ def xapi_send() -> None:
                    err=True)
         sys.exit(1)
     click.echo(f"Sent {sent} statement{'' if sent == 1 else 's'}.")
+
+
+@click.group("lti", help="Learning platforms that open these courses with LTI 1.3.")
+def lti_group() -> None:
+    pass
+
+
+@lti_group.command("send", help="Send every score still waiting for its platform (from cron, every few minutes); "
+                                "exit 1 if a platform does not take them.")
+def lti_send() -> None:
+    from sqlalchemy import func, select
+
+    from lms.interop import lti
+    from lms.models import LtiScore
+
+    _require_current_schema()
+    session = db.get_session()
+    try:
+        sent = lti.send_waiting_now(session)
+    except lti.ScoresUnsent as error:
+        waiting = session.scalar(select(func.count()).select_from(LtiScore).where(LtiScore.sent_at.is_(None)))
+        click.echo(f"A platform did not take the scores ({error}); {waiting} wait for the next try.", err=True)
+        sys.exit(1)
+    click.echo(f"Sent {sent} score{'' if sent == 1 else 's'}.")
 
 
 @click.group("reminders", help="Reminder emails about training.")

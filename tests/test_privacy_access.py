@@ -12,8 +12,8 @@ from sqlalchemy import select
 from lms.audit import services as audit
 from lms.db import Base, utcnow
 from lms.learn import services as learn
-from lms.models import (Attendance, Certificate, Completion, GuestLearner, Invite, Job, Reminder, TranslationReview,
-                        User, Workshop, XapiStatement)
+from lms.models import (Attendance, Certificate, Completion, GuestLearner, Invite, Job, LtiAccount, LtiGradeLink, LtiPlatform,
+                        Reminder, TranslationReview, User, Workshop, XapiStatement)
 from lms.privacy import holdings
 from tests.conftest import database, text_of
 
@@ -73,6 +73,16 @@ def records(app, demo):
             XapiStatement(statement_id="0b7f5c1e-3d4a-4b8e-9f10-1a2b3c4d5e6f", user_id=user["learner@example.org"],
                           payload={"verb": {"id": "http://adlnet.gov/expapi/verbs/completed"}}),
         ])
+        platform = LtiPlatform(organisation_id=organisation, name="Trust Moodle", issuer="https://moodle.example",
+                               client_id="abc", deployment_ids=["1"], auth_login_url="https://moodle.example/auth",
+                               auth_token_url="https://moodle.example/token", key_set_url="https://moodle.example/jwks")
+        session.add(platform)
+        session.flush()
+        account = LtiAccount(platform_id=platform.id, subject="moodle-17", user_id=user["learner@example.org"])
+        session.add(account)
+        session.flush()
+        session.add(LtiGradeLink(account_id=account.id, course_id="tiny", resource_link_id="link-1",
+                                 endpoint={"lineitems": "https://moodle.example/lineitems"}))
         audit.record(session, organisation, session.get(User, user["orgadmin@example.org"]), audit.INVITATION,
                      email="newcomer@example.org", name="New Comer")
         # Entries about people, naming them in their details.

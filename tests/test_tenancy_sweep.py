@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from lms.certify import batches
 from lms.learn import services as learn
-from lms.models import Attendance, Certificate, Job, Membership, User
+from lms.models import Attendance, Certificate, Job, LtiPlatform, Membership, User
 from lms.people.scope import scope_for
 from lms.training import services as training
 from lms.workshops import services as workshops
@@ -53,6 +53,9 @@ NO_TENANT_IDS = {
     "interop.badge_class": "public by design: a course's badge class, under a signed issuer key",
     "interop.badge_issuer": "public by design: an issuer's name, under a signed key that cannot be walked",
     "interop.badge_image": "a course's badge picture",
+    "interop.lti_jwks": "public by design: the tool's public keys, which platforms fetch",
+    "interop.lti_login": "a registered platform's issuer and client ID start a login; checked in tests/test_lti.py",
+    "interop.lti_launch": "a platform's signed id token is the only key; checked in tests/test_lti.py",
     "certify.verify": "public by design: a certificate's code is what is printed for anyone to check",
     "workshops.trainer_feed": "a signed token naming one trainer is the only key; checked in tests/test_workshops.py",
     "workshops.static": "the app's own files",
@@ -110,6 +113,16 @@ CHECKED = {
     "admin.member": [(EAST_ADMIN, "GET", "/org/{north}/members/{north_learner}", None),
                      (EAST_ADMIN, "GET", "/org/{east}/members/{north_learner}", None),
                      (HOUSING_CHAMPION, "GET", "/org/{north}/members/{north_learner2}", None)],
+    "interop.lti_platforms": [(EAST_ADMIN, "GET", "/org/{north}/lti", None),
+                              (HOUSING_CHAMPION, "GET", "/org/{north}/lti", None),
+                              (EAST_ADMIN, "POST", "/org/{north}/lti", {"name": "Theirs", "issuer": "https://x.example",
+                                                                        "client_id": "c", "deployment_ids": "1",
+                                                                        "auth_login_url": "https://x.example/a",
+                                                                        "auth_token_url": "https://x.example/t",
+                                                                        "key_set_url": "https://x.example/k"})],
+    "interop.lti_platform_remove": [(EAST_ADMIN, "POST", "/org/{east}/lti/{north_platform}/remove", {}),
+                                    (EAST_ADMIN, "POST", "/org/{north}/lti/{north_platform}/remove", {}),
+                                    (HOUSING_CHAMPION, "POST", "/org/{north}/lti/{north_platform}/remove", {})],
     "interop.scorm_package": [(EAST_ADMIN, "GET", "/org/{north}/courses/tiny/scorm12.zip", None),
                               (HOUSING_CHAMPION, "GET", "/org/{north}/courses/tiny/scorm12.zip", None)],
     "privacy.erase_member": [(EAST_ADMIN, "POST", "/org/{east}/members/{north_learner}/erase", {}),
@@ -243,6 +256,10 @@ def targets(app, world):  # noqa: F811 - world is the imported fixture
                                            ZoneInfo("Europe/London"))
         attendance = Attendance(workshop_id=workshop.id, name="Lena Kowalska", user_id=learner.id)
         session.add(attendance)
+        platform = LtiPlatform(organisation_id=world["north"], name="Northmoor Moodle", issuer="https://moodle.example",
+                               client_id="north", deployment_ids=["1"], auth_login_url="https://moodle.example/auth",
+                               auth_token_url="https://moodle.example/token", key_set_url="https://moodle.example/jwks")
+        session.add(platform)
         # The org admin's reminders: not the Housing champion's to follow, nor another organisation's.
         reminder_job = Job(organisation_id=world["north"], requested_by_id=admin.id,
                            task="lms.reports.reminders:send_reminders_job", params={"filters": {"course_id": "tiny"}})
@@ -256,7 +273,7 @@ def targets(app, world):  # noqa: F811 - world is the imported fixture
         return {**world, "attempt": attempt.id, "code": certificate.code, "certificate": certificate.id,
                 "batch": batch.id, "requirement": requirement.id, "workshop": workshop.id,
                 "east_workshop": east_workshop.id, "attendance": attendance.id,
-                "reminder_job": reminder_job.id, "export_job": export_job.id}
+                "reminder_job": reminder_job.id, "export_job": export_job.id, "north_platform": platform.id}
 
 
 @pytest.mark.parametrize("endpoint,as_,method,path,form", CASES,

@@ -81,7 +81,7 @@ _limit_failures_per_account = limiter.limit(_account_limit, methods=["POST"], de
                                             key_func=_typed_account, scope="account")
 
 
-def _start_session(user: User, organisation_id: int | None = None) -> None:
+def start_session(user: User, organisation_id: int | None = None) -> None:
     # A fresh session at sign-in, so nothing planted in the old cookie carries over.
     locale = session.get("locale")
     session.clear()
@@ -111,7 +111,7 @@ def sign_in():
             db.write_now(update(User).where(User.id == user.id, or_(User.last_seen_at.is_(None),
                                                                       User.last_seen_at < now - timedelta(days=1)))
                          .values(last_seen_at=now))
-            _start_session(user)
+            start_session(user)
             return redirect(_same_site_path(request.args.get("next")) or url_for("site.home"))
         # One message for an unknown email and a wrong password, so neither reveals an account.
         form.form_errors.append(_("The email address or password is not right. Check them and try again."))
@@ -164,7 +164,7 @@ def reset_password(token: str):
             show_error(form, problem)
         else:
             database.commit()
-            _start_session(user)
+            start_session(user)
             flash(_("Your password has been changed and you are signed in."))
             return redirect(url_for("site.home"))
     return render_template("auth/reset_password.html", form=form), form_status(form)
@@ -244,7 +244,7 @@ def _join_or_register(database, organisation: Organisation, invite: Invite | Non
             else:
                 people.join_organisation(database, user, organisation)
             database.commit()
-            _start_session(user, organisation.id)
+            start_session(user, organisation.id)
             flash(_("Welcome. Your account is ready and you have joined %(organisation)s.", organisation=organisation.name))
             return redirect(url_for("site.home"))
     return render_template("auth/register.html", form=form, organisation=organisation, invite=invite), form_status(form)
@@ -286,7 +286,7 @@ def change_password():
                 show_error(form, problem)
             else:
                 db.get_session().commit()
-                _start_session(current_user)  # the session token changed; keep this browser signed in
+                start_session(current_user)  # the session token changed; keep this browser signed in
                 flash(_("Your password has been changed. Other devices have been signed out."))
                 return redirect(url_for("auth.account"))
     return render_template("auth/change_password.html", form=form), form_status(form)

@@ -17,7 +17,7 @@ from lms.certify.services import issue_certificate
 from lms.dates import add_months
 from lms.db import UTCDateTime, utcnow
 from lms.errors import InvalidInput, OutOfScope
-from lms.interop import xapi
+from lms.interop import lti, xapi
 from lms.models import Certificate, Completion, LessonProgress, QuizAttempt
 
 NOT_STARTED = "not_started"
@@ -260,6 +260,8 @@ def submit_attempt(db: Session, user_id: int, course: Course, attempt_id: int, a
         issue_certificate(db, completion.id, organisation_id)
     xapi.attempt_submitted(db, user_id=user_id, course=course, language=attempt.language, correct=correct,
                            total=attempt.total, passed=passed, when=now)
+    if passed:
+        lti.course_completed(db, user_id=user_id, course=course, percent=round(100 * correct / attempt.total), when=now)
     db.flush()
     db.refresh(attempt)
     return attempt

@@ -29,7 +29,7 @@ from lms.db import Base
 SUBJECT_KEYS = frozenset({
     ("memberships", "user_id"), ("lesson_progress", "user_id"), ("quiz_attempts", "user_id"),
     ("completions", "user_id"), ("reminders", "user_id"), ("attendances", "user_id"),
-    ("guest_learners", "claimed_by_id"), ("xapi_statements", "user_id"),
+    ("guest_learners", "claimed_by_id"), ("xapi_statements", "user_id"), ("lti_accounts", "user_id"),
 })
 ACTOR_KEYS = frozenset({
     ("audit_events", "actor_id"), ("jobs", "requested_by_id"), ("reminders", "sent_by_id"),

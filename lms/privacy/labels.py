@@ -21,6 +21,8 @@ SECTIONS = {
     "guest_learners": _l("Certificates from sessions, added to your account"),
     "audit_events": _l("Audit log entries about you"),
     "xapi_statements": _l("Learning records sent to your organisation's learning record store"),
+    "lti_accounts": _l("Learning platforms you open these courses from"),
+    "lti_grade_links": _l("Where a learning platform wants your results"),
 }
 # The same tables, where the rows are things the person did.
 ACTION_SECTIONS = {
@@ -62,6 +64,9 @@ FIELDS = {
     "capacity": _l("Places"),
     "statement_id": _l("Statement number"), "payload": _l("What was sent"), "attempts": _l("Tries"),
     "last_error": _l("Last problem sending it"),
+    "platform_id": _l("Learning platform number"), "subject": _l("Your identifier on that platform"),
+    "account_id": _l("Platform account number"), "resource_link_id": _l("Activity on that platform"),
+    "endpoint": _l("Where results go"), "updated_at": _l("Updated"),
 }
 
 
