@@ -182,6 +182,21 @@ def test_a_launch_signs_the_person_in_on_the_course_as_a_member_of_the_organisat
         assert session.get(User, account.user_id).name == "Pat Platform-Jones"
 
 
+@pytest.mark.parametrize("name, email, kept_name", [
+    ("Pat\x00 Platform\u202e", "not an address", "Pat Platform"),  # NUL, which PostgreSQL refuses; a bidi override
+    ("", None, "Learner"),
+    ("x" * 500, "PAT@Platform.Example", "x" * 200),
+])
+def test_a_launch_with_odd_claims_still_makes_a_usable_account(app, demo, registered, name, email, kept_name):
+    browser, response = launch(registered, Person(sub="odd", name=name, email=email))
+    assert response.status_code == 302, response.text[:300]
+    with database(app) as session:
+        user = session.get(User, session.scalars(select(LtiAccount.user_id)).one())
+        assert user.name == kept_name
+        assert user.email == ("pat@platform.example" if email and "@" in email else user.email)
+        assert "@" in user.email and " " not in user.email
+
+
 def test_a_launch_in_another_language_opens_the_course_in_it(app, demo, registered, tool):
     browser, response = launch(registered, Person(sub="u-ur", custom={"course": "tiny", "lang": "ur"}))
     assert response.status_code == 302

@@ -43,16 +43,16 @@ from pylti1p3.registration import Registration
 from pylti1p3.tool_config import ToolConfAbstract
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from lms import jobs
 from lms.audit import services as audit
 from lms.catalogue import Course
 from lms.db import utcnow
 from lms.errors import InvalidInput, OutOfScope
-from lms.models import (LtiAccount, LtiGradeLink, LtiLaunchValue, LtiPlatform, LtiScore, LtiToolKey, Membership, Role,
-                        User)
+from lms.models import LtiAccount, LtiGradeLink, LtiLaunchValue, LtiPlatform, LtiScore, LtiToolKey, User
 from lms.people import passwords
+from lms.people import services as people
 from lms.people.scope import Scope
 
 log = logging.getLogger(__name__)
@@ -151,9 +151,17 @@ def find_platform(db: Session, issuer: str | None, client_id: str | None) -> Lti
 
 
 class _RegisteredPlatforms(ToolConfAbstract):
+    """The registrations, as pylti1p3 asks for them: several times a launch, from one query."""
+
     def __init__(self, db: Session):
         super().__init__()
         self._db = db
+        self._found: dict[tuple[str | None, str | None], LtiPlatform | None] = {}
+
+    def platform(self, iss: str | None, client_id: str | None) -> LtiPlatform | None:
+        if (iss, client_id) not in self._found:
+            self._found[iss, client_id] = find_platform(self._db, iss, client_id)
+        return self._found[iss, client_id]
 
     def check_iss_has_one_client(self, iss: str) -> bool:
         return False
@@ -162,11 +170,11 @@ class _RegisteredPlatforms(ToolConfAbstract):
         return True
 
     def find_registration_by_params(self, iss, client_id, *args, **kwargs):
-        platform = find_platform(self._db, iss, client_id)
+        platform = self.platform(iss, client_id)
         return _registration(platform) if platform else None
 
     def find_deployment_by_params(self, iss, deployment_id, client_id, *args, **kwargs):
-        platform = find_platform(self._db, iss, client_id)
+        platform = self.platform(iss, client_id)
         if platform is None or deployment_id not in (platform.deployment_ids or []):
             return None
         return Deployment().set_deployment_id(deployment_id)
@@ -239,7 +247,8 @@ class CheckedLaunch:
 def check_launch(db: Session) -> CheckedLaunch:
     """Check the posted id token, reading only (the platform's keys are fetched meanwhile, so
     no write lock is held). Raises LaunchRefused when any check fails."""
-    message = _Launch(FlaskRequest(), _RegisteredPlatforms(db), launch_data_storage=_DatabaseStorage(db),
+    registered = _RegisteredPlatforms(db)
+    message = _Launch(FlaskRequest(), registered, launch_data_storage=_DatabaseStorage(db),
                       requests_session=_PatientSession())
     # An id token with no expiry or issue time is refused, not taken as never expiring.
     message.set_jwt_verify_options({"verify_aud": False, "require": ["exp", "iat"]})
@@ -253,13 +262,14 @@ def check_launch(db: Session) -> CheckedLaunch:
     subject = claims.get("sub")
     if not isinstance(subject, str) or not subject or len(subject) > 255:
         raise LaunchRefused("The launch names no user.")
-    platform = find_platform(db, message.get_iss(), message.get_client_id())
+    platform = registered.platform(message.get_iss(), message.get_client_id())
     return CheckedLaunch(platform_id=platform.id, subject=subject, nonce=claims["nonce"], claims=claims)
 
 
 @dataclass(frozen=True)
 class Launched:
     user: User
+    organisation_id: int
     course_id: str | None
     language: str | None
 
@@ -273,17 +283,20 @@ def admit(db: Session, checked: CheckedLaunch, courses: dict[str, Course], langu
     if platform is None:  # removed since the check
         raise LaunchRefused("The platform is no longer registered.")
     claims = checked.claims
-    user = _account_for(db, platform, checked.subject, claims, languages)
+    account = _account_for(db, platform, checked.subject, claims, languages)
     course_id = _course_asked_for(claims, courses)
     language = _language_asked_for(claims, courses.get(course_id) if course_id else None, languages)
     if course_id is not None and isinstance(claims.get(AGS_CLAIM), dict):
-        _keep_grade_link(db, platform, checked.subject, course_id, claims)
+        _keep_grade_link(db, account, course_id, claims)
     db.flush()
-    return Launched(user=user, course_id=course_id, language=language)
+    return Launched(user=account.user, organisation_id=platform.organisation_id, course_id=course_id,
+                    language=language)
 
 
 def _text(value, limit: int) -> str:
-    return " ".join(str(value).split())[:limit] if isinstance(value, str) else ""
+    """A claim's text, as a one-line field here keeps it (no control characters, which
+    PostgreSQL refuses), or "" for a claim that is not text."""
+    return people.one_line(value)[:limit] if isinstance(value, str) else ""
 
 
 def _display_name(claims: dict) -> str:
@@ -296,39 +309,37 @@ def _address_for(db: Session, platform: LtiPlatform, subject: str, claims: dict)
     """The platform's address for the person when it sends one that no account here has;
     otherwise one that can never receive mail."""
     given = claims.get("email")
-    if isinstance(given, str) and "@" in given and len(given) <= 254:
-        address = given.strip().lower()
-        if db.scalars(select(User.id).where(User.email == address)).first() is None:
+    if isinstance(given, str) and given:
+        try:
+            address = people.normalise_email(given)
+        except InvalidInput:
+            address = None
+        if address and people.find_user_by_email(db, address) is None:
             return address
     digest = hashlib.sha256(f"{platform.id}:{subject}".encode()).hexdigest()[:24]
     return f"platform-{platform.id}-{digest}@{NO_ADDRESS_DOMAIN}"
 
 
-def _account_for(db: Session, platform: LtiPlatform, subject: str, claims: dict, languages: set[str]) -> User:
+def _account_for(db: Session, platform: LtiPlatform, subject: str, claims: dict, languages: set[str]) -> LtiAccount:
     account = db.scalars(select(LtiAccount).where(LtiAccount.platform_id == platform.id,
                                                   LtiAccount.subject == subject)).first()
     name = _display_name(claims)
     if account is None:
+        # Nobody knows this password: the account signs in through its platform, or sets a
+        # password by the usual reset when it has a real address.
+        # (Not people.create_user: the address made here is one no mail can reach, on purpose.)
         user = User(email=_address_for(db, platform, subject, claims), name=name or str(_l("Learner")),
-                    # Nobody knows this password: the account signs in through its platform, or
-                    # sets a password by the usual reset when it has a real address.
                     password_hash=passwords.hash_password(secrets.token_urlsafe(32)),
                     preferred_language=_language_asked_for(claims, None, languages))
-        db.add(user)
-        db.flush()
-        db.add(LtiAccount(platform_id=platform.id, subject=subject, user_id=user.id))
-    else:
-        user = db.get(User, account.user_id)
-        if name and name != user.name:
-            user.name = name  # the platform keeps its people's names; its latest word stands
-    user.last_seen_at = utcnow()
+        account = LtiAccount(platform_id=platform.id, subject=subject, user=user)
+        db.add(account)
+    elif name and name != account.user.name:
+        account.user.name = name  # the platform keeps its people's names; its latest word stands
+    account.user.last_seen_at = utcnow()
     # The platform's people belong to its organisation; one an admin removed comes back as a
     # learner, as the platform still sends them here.
-    if db.scalars(select(Membership.id).where(Membership.user_id == user.id,
-                                              Membership.organisation_id == platform.organisation_id)).first() is None:
-        db.add(Membership(user_id=user.id, organisation_id=platform.organisation_id, role=Role.LEARNER.value))
-    db.flush()
-    return user
+    people.join_organisation(db, account.user, platform.organisation)
+    return account
 
 
 def _course_asked_for(claims: dict, courses: dict[str, Course]) -> str | None:
@@ -358,9 +369,7 @@ def _language_asked_for(claims: dict, course: Course | None, languages: set[str]
     return None
 
 
-def _keep_grade_link(db: Session, platform: LtiPlatform, subject: str, course_id: str, claims: dict) -> None:
-    account = db.scalars(select(LtiAccount).where(LtiAccount.platform_id == platform.id,
-                                                  LtiAccount.subject == subject)).one()
+def _keep_grade_link(db: Session, account: LtiAccount, course_id: str, claims: dict) -> None:
     resource = claims.get(RESOURCE_LINK_CLAIM) if isinstance(claims.get(RESOURCE_LINK_CLAIM), dict) else {}
     link = db.scalars(select(LtiGradeLink).where(LtiGradeLink.account_id == account.id,
                                                  LtiGradeLink.course_id == course_id)).first()
@@ -385,7 +394,7 @@ def course_completed(db: Session, *, user_id: int, course: Course, percent: int,
             continue
         db.add(LtiScore(grade_link_id=link.id, payload={
             "scoreGiven": percent, "scoreMaximum": 100, "activityProgress": "Completed",
-            "gradingProgress": "FullyGraded", "timestamp": when.isoformat(), "course_title": course.title("en")}))
+            "gradingProgress": "FullyGraded", "timestamp": when.isoformat()}))
         jobs.enqueue_after_commit(db, send_waiting)
 
 
@@ -398,6 +407,7 @@ class _Outgoing:
     endpoint: dict
     subject: str
     course_id: str
+    course_title: str
     payload: dict
 
 
@@ -414,24 +424,34 @@ def _put(outgoing: _Outgoing, session: requests.Session) -> None:
     if not outgoing.endpoint.get("lineitem"):
         # The link has no line item of its own: the course's, found by its resource id or made.
         line_item = service.find_or_create_lineitem(
-            LineItem().set_label(payload.get("course_title") or outgoing.course_id).set_score_maximum(100)
+            LineItem().set_label(outgoing.course_title).set_score_maximum(100)
             .set_resource_id(outgoing.course_id).set_tag(outgoing.course_id), find_by="resource_id")
     service.put_grade(grade, line_item)
+
+
+def _title(catalogue, course_id: str) -> str:
+    course = catalogue.get(course_id)
+    return course.title("en") if course is not None else course_id
 
 
 def send_waiting_now(db: Session) -> int:
     """Send every score that waits, oldest first; how many were sent. Raises ScoresUnsent (after
     noting why on each) when a platform did not take some; the others are sent all the same."""
     key = tool_keys(db)[0]
+    catalogue = current_app.extensions["lms.catalogue"]
     sent, failed, last_id = 0, 0, 0
     session = _PatientSession()
     while True:
+        batch = db.scalars(select(LtiScore).where(LtiScore.sent_at.is_(None), LtiScore.id > last_id)
+                           .order_by(LtiScore.id).limit(SCORE_BATCH)
+                           .options(joinedload(LtiScore.grade_link).joinedload(LtiGradeLink.account)
+                                    .joinedload(LtiAccount.platform)))
         waiting = [
             _Outgoing(score_id=score.id, registration=_registration(score.grade_link.account.platform, key),
                       endpoint=dict(score.grade_link.endpoint), subject=score.grade_link.account.subject,
-                      course_id=score.grade_link.course_id, payload=dict(score.payload))
-            for score in db.scalars(select(LtiScore).where(LtiScore.sent_at.is_(None), LtiScore.id > last_id)
-                                    .order_by(LtiScore.id).limit(SCORE_BATCH))]
+                      course_id=score.grade_link.course_id, course_title=_title(catalogue, score.grade_link.course_id),
+                      payload=dict(score.payload))
+            for score in batch]
         # The platform fetches this service's keys while it is asked; on SQLite an open
         # transaction here would hold the write lock that the key page may need.
         db.commit()
@@ -489,7 +509,7 @@ def _url(value: str, field: str) -> str:
 
 
 def _deployments(raw: list[str]) -> list[str]:
-    found = list(dict.fromkeys(item.strip() for item in raw if item.strip()))
+    found = list(dict.fromkeys(people.one_line(item) for item in raw if people.one_line(item)))
     if not found:
         raise InvalidInput(_l("Enter at least one deployment ID"), "deployment_ids")
     if len(found) > 50 or any(len(item) > 255 for item in found):
@@ -500,11 +520,11 @@ def _deployments(raw: list[str]) -> list[str]:
 def register_platform(db: Session, scope: Scope, details: PlatformDetails, *, actor: User) -> LtiPlatform:
     if not scope.can_manage:
         raise OutOfScope()
-    name = " ".join(details.name.split())
+    name = people.one_line(details.name)
     if not name or len(name) > 200:
         raise InvalidInput(_l("Enter a name for the platform, 200 characters or fewer"), "name")
     issuer = _url(details.issuer, "issuer")
-    client_id = details.client_id.strip()
+    client_id = people.one_line(details.client_id)
     if not client_id or len(client_id) > 255:
         raise InvalidInput(_l("Enter the client ID the platform gave, 255 characters or fewer"), "client_id")
     platform = LtiPlatform(

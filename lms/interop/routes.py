@@ -18,7 +18,7 @@ from lms.forms import ConfirmForm, form_status, show_error
 from lms.i18n import SESSION_KEY, available_locales, choose_language
 from lms.interop import badges, lti, scorm
 from lms.interop.forms import LtiPlatformForm
-from lms.models import LtiPlatform, Organisation
+from lms.models import Organisation
 from lms.people.scope import MAX_ID, managing_scope_for
 
 blueprint = Blueprint("interop", __name__, template_folder="templates")
@@ -129,8 +129,7 @@ def lti_launch():
                 launched = lti.admit(database, checked, courses, languages)
     except lti.LaunchRefused:
         return _refused()
-    platform = db.get_session().get(LtiPlatform, checked.platform_id)
-    start_session(launched.user, platform.organisation_id if platform else None)
+    start_session(launched.user, launched.organisation_id)
     if launched.language:
         session[SESSION_KEY] = launched.language
     if launched.course_id is None:

@@ -8,6 +8,7 @@ from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueCon
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.db import Base, UTCDateTime, utcnow
+from lms.models.people import Organisation, User
 
 
 class XapiStatement(Base):
@@ -48,6 +49,8 @@ class LtiPlatform(Base):
     key_set_url: Mapped[str] = mapped_column(String(1000))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
+    organisation: Mapped[Organisation] = relationship()
+
 
 class LtiAccount(Base):
     """Which account here a platform's user is: the platform's stable "sub" for them. It goes
@@ -63,6 +66,7 @@ class LtiAccount(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     platform: Mapped[LtiPlatform] = relationship()
+    user: Mapped[User] = relationship()
 
 
 class LtiGradeLink(Base):
