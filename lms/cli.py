@@ -489,7 +489,8 @@ def retention_group() -> None:
     pass
 
 
-@retention_group.command("apply", help="Erase unused accounts and old walk-ins' names, and delete old audit entries "
+@retention_group.command("apply", help="Erase unused accounts, old walk-ins' names and idle learning by reference "
+                                       "code, and delete old audit entries "
                                        "(run daily from cron).")
 @click.option("--dry-run", is_flag=True, help="List what would be erased, and change nothing.")
 def retention_apply(dry_run: bool) -> None:
@@ -503,11 +504,13 @@ def retention_apply(dry_run: bool) -> None:
     session = db.get_session()
     found = retention.due(session, periods, utcnow())
     for label, days in (("Accounts unused for", periods.inactive_days), ("Walk-ins' names kept for", periods.walk_in_days),
+                        ("Learning by reference code kept, after its last use, for", periods.guest_days),
                         ("Audit entries kept for", periods.audit_days)):
         click.echo(f"{label}: {f'{days} days' if days else 'ever (0: never erased)'}")
     verb = "Would erase" if dry_run else "Erasing"
     click.echo(f"{verb} {len(found.accounts)} account(s): {_ids(found.accounts)}")
     click.echo(f"{verb} {len(found.walk_ins)} walk-in(s) on registers: {_ids(found.walk_ins)}")
+    click.echo(f"{verb} {len(found.guests)} learner(s) by reference code: {_ids(found.guests)}")
     click.echo(f"{'Would delete' if dry_run else 'Deleting'} {found.audit_entries} audit entries")
     for user_id, why in found.kept.items():
         click.echo(f"Keeping account {user_id}: {why}")

@@ -128,6 +128,9 @@ def from_environment(overrides: dict | None = None, *, secret_required: bool = T
         "RETAIN_INACTIVE_DAYS": _count("LMS_RETAIN_INACTIVE_DAYS", 1095),
         "RETAIN_WALK_IN_DAYS": _count("LMS_RETAIN_WALK_IN_DAYS", 1095),
         "RETAIN_AUDIT_DAYS": _count("LMS_RETAIN_AUDIT_DAYS", 1095),
+        # Learning kept against a reference code only (no account), counted from the last lesson
+        # read or quiz answered: a parent may come back to a course months later.
+        "RETAIN_GUEST_DAYS": _count("LMS_RETAIN_GUEST_DAYS", 365),
         # An xAPI learning record store to send statements to (its base, ending /xAPI or
         # similar: statements go to <url>/statements); none when empty.
         "XAPI_URL": os.environ.get("LMS_XAPI_URL", "").strip(),

@@ -27,6 +27,14 @@ NO_TENANT_IDS = {
     "site.readyz": "a readiness probe: component states and course counts, no records",
     "guests.claim": "a guest record's secret reference into the signed-in person's own account; once, into one "
                     "account, rate limited; checked in tests/test_guests.py",
+    "guests.start": "starts a guest learner of the browser's own; an open course's id only",
+    "guests.card": "the guest learner this browser holds, from its own signed session",
+    "guests.forget": "drops the guest learner from the browser's own session",
+    "guests.resume": "a guest's secret reference typed by the person; rate limited; checked in "
+                     "tests/test_open_courses.py",
+    "guests.certificate_name": "an attempt id, honoured only for the guest learner whose browser holds the attempt; "
+                               "another guest gets 404 (tests/test_open_courses.py)",
+    "learn.offline_bundle": "course content",
     "site.choose_language": "a language code, kept in the person's own session",
     "auth.sign_in": "no ids", "auth.sign_out": "no ids", "auth.account": "the person's own account",
     "auth.change_password": "the person's own account", "auth.forgot_password": "an email, same answer for any",

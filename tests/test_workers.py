@@ -153,3 +153,17 @@ def test_a_room_of_phones_checks_in_without_a_server_error_or_a_lost_name():
         assert run["on_register"] == 20 and not run["lost"] and not run["on_register_twice"], (engine, run)
         assert run["learners_finished"] == 20, (engine, run)
         assert run["database_is_locked_in_log"] == 0
+
+
+def test_an_open_course_in_urdu_and_punjabi_stays_light_on_a_first_visit():
+    """The open-course weight benchmark for two of its heaviest languages: the whole course under
+    150 KB on the wire, no page over 40 KB with what it loads, from gunicorn."""
+    result = subprocess.run([sys.executable, str(ROOT / "bench" / "open_course_weight.py"),
+                             "--language", "ur", "--language", "pa"], capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert result.returncode == 0, result.stderr[-3000:] + result.stdout[-3000:]
+    output = json.loads(result.stdout)
+    assert [row["language"] for row in output["by_language"]] == ["ur", "pa"]
+    for row in output["by_language"]:
+        assert row["total_bytes"] < 150 * 1024 and row["heaviest_page"]["first_visit_bytes"] < 40 * 1024, row
+        assert row["requests"] == 24  # the stylesheet and the quiz's script once each, not per page
+    assert output["tracebacks_in_log"] == 0

@@ -340,6 +340,12 @@ def load_course(folder: Path, course_url=None) -> tuple[Course | None, list[Faul
     completion = data.get("completion", "online")
     if completion not in COMPLETION_METHODS:
         faults.add(manifest_path, _line_of(text, "completion"), f"completion must be one of {', '.join(COMPLETION_METHODS)}")
+    is_open = data.get("open", False)
+    if not isinstance(is_open, bool):
+        faults.add(manifest_path, _line_of(text, "open"), "open must be true or false")
+        is_open = False
+    if is_open and completion == "attendance":
+        faults.add(manifest_path, _line_of(text, "open"), "an open course must be completable online")
     slugs = data.get("modules")
     if not isinstance(slugs, list) or not slugs or not all(isinstance(s, str) and s for s in slugs):
         faults.add(manifest_path, _line_of(text, "modules"), "modules must list the lesson files in order, like [\"01-intro\"]")
@@ -366,7 +372,7 @@ def load_course(folder: Path, course_url=None) -> tuple[Course | None, list[Faul
         validity_months=_integer(data, "validity_months", 1, 120, manifest_path, text, faults),
         pass_mark=_integer(data, "pass_mark", 1, 100, manifest_path, text, faults),
         questions_per_attempt=_integer(data, "questions_per_attempt", 1, 200, manifest_path, text, faults),
-        completion=completion, module_slugs=slugs,
+        completion=completion, open=is_open, module_slugs=slugs,
         titles=_language_table(data, "title", manifest_path, text, faults, required=True),
         summaries=_language_table(data, "summary", manifest_path, text, faults, required=False),
         audiences=_language_table(data, "audience", manifest_path, text, faults, required=False),

@@ -79,6 +79,8 @@ class Course:
     pass_mark: int
     questions_per_attempt: int
     completion: str
+    # Open to anyone without an account: progress is kept against a reference code.
+    open: bool
     module_slugs: tuple[str, ...]
     titles: dict[str, str]
     summaries: dict[str, str]

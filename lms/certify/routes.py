@@ -11,6 +11,7 @@ from lms.certify.forms import BatchForm, DesignForm, RevokeForm, VerifyForm
 from lms.errors import InvalidInput
 from lms.extensions import limiter
 from lms.forms import accepts_uploads_up_to, form_status, show_error
+from lms.guests import browser
 from lms.i18n import choose_language
 from lms.pagination import page_number, paginate
 from lms.people.scope import managing_scope_for, scope_for
@@ -28,11 +29,17 @@ def _cache() -> services.PdfCache:
 
 
 @blueprint.get("/certificates/<code>.pdf")
-@login_required
 def download(code: str):
     database = db.get_session()
+    if current_user.is_authenticated:
+        holder = {"user_id": current_user.id}
+    else:  # someone who learned an open course without an account
+        guest = browser.current_guest(database)
+        if guest is None:
+            return current_app.login_manager.unauthorized()
+        holder = {"user_id": None, "guest_id": guest.id}
     try:
-        certificate = services.downloadable_certificate(database, current_user.id, code)
+        certificate = services.downloadable_certificate(database, typed_code=code, **holder)
     except services.CertificateRevoked as revoked:
         return revoked_page(revoked.certificate)
     return send_certificate(certificate)

@@ -231,9 +231,12 @@ def pdf_path(drawing: Drawing, cache: PdfCache) -> Path:
     return cache.put(drawing, render.render_pdf(drawing.html, drawing.fetcher()))
 
 
-def certificate_of_user(db: Session, user_id: int, typed_code: str) -> Certificate:
+def certificate_of_user(db: Session, user_id: int | None, typed_code: str, *, guest_id: int | None = None) -> Certificate:
+    """The certificate the code names, when it is this person's (by account, or by the guest
+    record of someone learning without one); OutOfScope otherwise."""
     certificate = find_by_code(db, typed_code)
-    if certificate is None or certificate.completion.user_id != user_id:
+    if certificate is None or (certificate.completion.user_id, certificate.completion.guest_id) != (user_id, guest_id) \
+            or (user_id is None and guest_id is None):
         raise OutOfScope()
     return certificate
 
@@ -246,10 +249,10 @@ class CertificateRevoked(Exception):
         self.certificate = certificate
 
 
-def downloadable_certificate(db: Session, user_id: int, typed_code: str) -> Certificate:
-    """The user's own certificate, to draw as a PDF: OutOfScope if it is not theirs,
+def downloadable_certificate(db: Session, user_id: int | None, typed_code: str, *, guest_id: int | None = None) -> Certificate:
+    """The person's own certificate, to draw as a PDF: OutOfScope if it is not theirs,
     CertificateRevoked if it has been withdrawn."""
-    certificate = certificate_of_user(db, user_id, typed_code)
+    certificate = certificate_of_user(db, user_id, typed_code, guest_id=guest_id)
     if certificate.revoked_at is not None:
         raise CertificateRevoked(certificate)
     return certificate

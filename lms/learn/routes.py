@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request, send_from_directory,
                    session, url_for)
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 from werkzeug.security import safe_join
 
 from lms import db
@@ -12,8 +12,11 @@ from lms.catalogue import Course
 from lms.catalogue.loader import LANGUAGE
 from lms.errors import InvalidInput
 from lms.forms import ConfirmForm
+from lms.guests import browser
+from lms.guests import services as guests
+from lms.guests.forms import CertificateNameForm
 from lms.i18n import choose_language
-from lms.learn import services
+from lms.learn import offline, services
 from lms.translate.services import language_status as translation_status
 from lms.models import Role
 from lms.pagination import Page, page_number
@@ -24,16 +27,54 @@ from lms.training.services import plan_for
 blueprint = Blueprint("learn", __name__, template_folder="templates")
 SLIDES_PER_PAGE = 6
 PRESENTERS = (Role.TRAINER.value, Role.ORG_ADMIN.value, Role.CHAMPION.value)
+# What an open course shows to someone without an account; the rest needs signing in.
+OPEN_ENDPOINTS = frozenset({"learn.course", "learn.lesson", "learn.lesson_read", "learn.asset", "learn.offline_bundle",
+                            "learn.quiz_start", "learn.quiz", "learn.result"})
 
 
 @blueprint.before_request
-@login_required
 def require_sign_in():
-    return None
+    if current_user.is_authenticated:
+        return None
+    if request.endpoint in OPEN_ENDPOINTS:
+        course = catalogue().get((request.view_args or {}).get("course_id"))
+        if course is not None and course.open:
+            return None
+    return current_app.login_manager.unauthorized()
 
 
 def catalogue():
     return current_app.extensions["lms.catalogue"]
+
+
+def _learner(*, start: bool = False) -> services.Learner | None:
+    """The person signed in, or the guest learner this browser is learning as; with start, a
+    guest is made for someone without either (only open courses get this far without signing in)."""
+    if current_user.is_authenticated:
+        return services.Learner(user_id=current_user.id)
+    database = db.get_session()
+    guest = browser.current_guest(database)
+    if guest is None and start:
+        guest = guests.start(database)
+        browser.remember(guest)
+    return services.Learner(guest_id=guest.id) if guest is not None else None
+
+
+def _progress_made(learner: services.Learner) -> None:
+    if learner.guest_id is not None:
+        guests.touch(db.get_session(), browser.current_guest(db.get_session()))
+
+
+def _state(course: Course) -> services.CourseState:
+    learner = _learner()
+    if learner is None:  # someone reading an open course who has not started it
+        return services.CourseState(course, services.NOT_STARTED)
+    return services.course_state(db.get_session(), learner, course, refresher_days=_refresher_days())
+
+
+def _then_show_code(address: str, new_guest: bool) -> str:
+    """A guest who has just been given a reference code sees it (and can keep it) first."""
+    return url_for("guests.card", next=address) if new_guest else address
 
 
 def _course(course_id: str) -> Course:
@@ -80,9 +121,10 @@ def my_courses():
 @blueprint.get("/courses/<course_id>")
 def course(course_id: str):
     course = _course(course_id)
-    state = services.course_state(db.get_session(), current_user.id, course, refresher_days=_refresher_days())
+    state = _state(course)
     language, status = _language(course)
-    return render_template("learn/course.html", course=course, state=state, language=language, status=status)
+    return render_template("learn/course.html", course=course, state=state, language=language, status=status,
+                           form=ConfirmForm())
 
 
 @blueprint.get("/courses/<course_id>/lessons/<slug>")
@@ -93,7 +135,7 @@ def lesson(course_id: str, slug: str):
     language, status = _language(course)
     module, fell_back = course.module(slug, language)
     position = course.module_slugs.index(slug)
-    state = services.course_state(db.get_session(), current_user.id, course, refresher_days=_refresher_days())
+    state = _state(course)
     return render_template(
         "learn/lesson.html", course=course, module=module, fell_back=fell_back, language=language, status=status,
         position=position, state=state,
@@ -110,12 +152,17 @@ def lesson_read(course_id: str, slug: str):
     if slug not in course.module_slugs:
         abort(404)
     database = db.get_session()
-    services.mark_lesson_read(database, current_user.id, course, slug)
+    new_guest = _learner() is None
+    learner = _learner(start=True)
+    services.mark_lesson_read(database, learner, course, slug)
+    _progress_made(learner)
     database.commit()
     position = course.module_slugs.index(slug)
     if position + 1 < len(course.module_slugs):
-        return redirect(url_for("learn.lesson", course_id=course.id, slug=course.module_slugs[position + 1], **kept_language()))
-    return redirect(url_for("learn.course", course_id=course.id, _anchor="quiz", **kept_language()))
+        onward = url_for("learn.lesson", course_id=course.id, slug=course.module_slugs[position + 1], **kept_language())
+    else:
+        onward = url_for("learn.course", course_id=course.id, _anchor="quiz", **kept_language())
+    return redirect(_then_show_code(onward, new_guest))
 
 
 @blueprint.get("/courses/<course_id>/assets/<path:filename>")
@@ -131,6 +178,22 @@ def asset(course_id: str, filename: str):
     return response
 
 
+@blueprint.get("/courses/<course_id>/offline.html")
+def offline_bundle(course_id: str):
+    """Every lesson on one page, with nothing that needs the network, to save and read offline."""
+    course = _course(course_id)
+    language, status = _language(course)
+    base_url = current_app.config["BASE_URL"]
+    response = current_app.make_response(render_template(
+        "learn/offline.html", course=course, language=language, status=status, stylesheet=offline.stylesheet(),
+        lessons=offline.lessons(course, language, base_url),
+        course_address=base_url.rstrip("/") + url_for("learn.course", course_id=course.id)))
+    response.headers["Content-Disposition"] = f'attachment; filename="{course.id}-{language}.html"'
+    # The page carries its own stylesheet and images; as served, it may load nothing else.
+    response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+    return response
+
+
 # --- the quiz -----------------------------------------------------------------------------
 
 @blueprint.route("/courses/<course_id>/quiz", methods=["GET", "POST"])
@@ -141,14 +204,18 @@ def quiz_start(course_id: str):
     if request.method == "POST":
         if not form.validate_on_submit():
             abort(400)
+        new_guest = _learner() is None
         try:
-            attempt = services.start_attempt(database, current_user.id, course, choose_language())
+            learner = _learner(start=True)
+            attempt = services.start_attempt(database, learner, course, choose_language())
         except InvalidInput as problem:
+            database.rollback()
             flash(str(problem.message))
             return redirect(url_for("learn.course", course_id=course.id))
+        _progress_made(learner)
         database.commit()
-        return redirect(url_for("learn.quiz", course_id=course.id, attempt_id=attempt.id))
-    state = services.course_state(database, current_user.id, course, refresher_days=_refresher_days())
+        return redirect(_then_show_code(url_for("learn.quiz", course_id=course.id, attempt_id=attempt.id), new_guest))
+    state = _state(course)
     return render_template("learn/quiz_start.html", course=course, state=state, form=form, language=_language(course)[0])
 
 
@@ -167,7 +234,10 @@ def _answers_from_form(form) -> dict[str, list[str]]:
 def quiz(course_id: str, attempt_id: int):
     course = _course(course_id)
     database = db.get_session()
-    attempt = services.get_attempt(database, current_user.id, course, attempt_id)
+    learner = _learner()
+    if learner is None:
+        abort(404)
+    attempt = services.get_attempt(database, learner, course, attempt_id)
     language, status = _language(course)
     form = ConfirmForm()
     answers: dict[str, list[str]] = {}
@@ -177,8 +247,9 @@ def quiz(course_id: str, attempt_id: int):
             abort(400)
         try:
             answers = _answers_from_form(request.form)
-            services.submit_attempt(database, current_user.id, course, attempt.id, answers,
-                                    organisation_id=_current_organisation_id())
+            services.submit_attempt(database, learner, course, attempt.id, answers,
+                                    organisation_id=_current_organisation_id() if learner.user_id else None)
+            _progress_made(learner)
         except services.Unanswered as unanswered:
             problem = unanswered
         except (services.AttemptFinished, services.CourseChanged, services.BadSubmission) as refused:
@@ -200,15 +271,26 @@ def quiz(course_id: str, attempt_id: int):
 
 @blueprint.get("/courses/<course_id>/quiz/<int:attempt_id>/result")
 def result(course_id: str, attempt_id: int):
-    course = _course(course_id)
+    return render_result(_course(course_id), attempt_id)
+
+
+def render_result(course: Course, attempt_id: int, *, name_form=None):
+    """The result page; a guest who passed is asked for the name to print on the certificate."""
     database = db.get_session()
-    attempt = services.get_attempt(database, current_user.id, course, attempt_id)
+    learner = _learner()
+    if learner is None:
+        abort(404)
+    attempt = services.get_attempt(database, learner, course, attempt_id)
     if attempt.submitted_at is None:
         return redirect(url_for("learn.quiz", course_id=course.id, attempt_id=attempt.id))
     language, status = _language(course)
     questions = services.attempt_questions(course, attempt, language)
+    certificate = services.certificate_of_attempt(database, attempt)
+    guest = browser.current_guest(database) if learner.guest_id is not None else None
+    if guest is not None and attempt.passed and name_form is None:
+        name_form = CertificateNameForm(name=guest.name or None)
     return render_template("learn/result.html", course=course, attempt=attempt, questions=questions,
-                           certificate=services.certificate_of_attempt(database, attempt),
+                           certificate=certificate, guest=guest, name_form=name_form,
                            form=ConfirmForm(), language=language, status=status)
 
 
@@ -217,7 +299,7 @@ def result(course_id: str, attempt_id: int):
 @blueprint.app_template_global("may_present")
 def _may_present() -> bool:
     """Trainers, champions and admins may show a course's slides and notes."""
-    return holds_role_anywhere(db.get_session(), current_user, PRESENTERS)
+    return current_user.is_authenticated and holds_role_anywhere(db.get_session(), current_user, PRESENTERS)
 
 
 @blueprint.get("/courses/<course_id>/slides")

@@ -52,39 +52,81 @@ class CourseState:
         return sum(1 for slug in self.course.module_slugs if slug in self.lessons_read)
 
 
-# Built once, with parameters: every signed-in page of a course runs these, and building a
-# statement anew costs more than the database takes to answer it.
-_LATEST_COMPLETIONS = (
-    select(Completion, Certificate).outerjoin(Certificate, Certificate.completion_id == Completion.id)
-    .where(Completion.user_id == bindparam("user_id"), Completion.course_id.in_(bindparam("course_ids", expanding=True)))
-    .order_by(Completion.id)
-)
-# Lessons read and quiz attempts in one statement: a lesson's row has no attempt id.
-_READS_AND_ATTEMPTS = union_all(
-    select(LessonProgress.course_id, LessonProgress.module_slug, LessonProgress.read_at,
-           type_coerce(null(), Integer).label("attempt_id"), type_coerce(null(), Boolean).label("open"))
-    .where(LessonProgress.user_id == bindparam("user_id"),
-           LessonProgress.course_id.in_(bindparam("course_ids", expanding=True))),
-    select(QuizAttempt.course_id, type_coerce(null(), String), type_coerce(null(), UTCDateTime),
-           QuizAttempt.id, QuizAttempt.submitted_at.is_(None))
-    .where(QuizAttempt.user_id == bindparam("user_id"), QuizAttempt.course_id.in_(bindparam("course_ids", expanding=True))),
-)
+@dataclass(frozen=True)
+class Learner:
+    """Who is learning: a person with an account, or a guest learner (someone learning an open
+    course by reference code). Exactly one of the two ids is set. Where a service takes a
+    learner, an account's id stands for Learner(user_id=that id)."""
+
+    user_id: int | None = None
+    guest_id: int | None = None
+
+    @property
+    def column(self) -> str:
+        return "user_id" if self.user_id is not None else "guest_id"
+
+    @property
+    def id(self) -> int:
+        return self.user_id if self.user_id is not None else self.guest_id
+
+    @property
+    def holder(self) -> dict[str, int | None]:
+        """The columns of a row that belongs to this learner."""
+        return {"user_id": self.user_id, "guest_id": self.guest_id}
+
+    def owns(self, row) -> bool:
+        return getattr(row, self.column) == self.id
+
+    def where(self, model):
+        return getattr(model, self.column) == self.id
 
 
-def course_states(db: Session, user_id: int, courses: list[Course], *, refresher_days: int,
+def as_learner(who: Learner | int) -> Learner:
+    return who if isinstance(who, Learner) else Learner(user_id=who)
+
+
+def _state_statements(column: str):
+    """Built once per kind of learner, with parameters: every page of a course runs these, and
+    building a statement anew costs more than the database takes to answer it."""
+    latest_completions = (
+        select(Completion, Certificate).outerjoin(Certificate, Certificate.completion_id == Completion.id)
+        .where(getattr(Completion, column) == bindparam("learner"),
+               Completion.course_id.in_(bindparam("course_ids", expanding=True)))
+        .order_by(Completion.id)
+    )
+    # Lessons read and quiz attempts in one statement: a lesson's row has no attempt id.
+    reads_and_attempts = union_all(
+        select(LessonProgress.course_id, LessonProgress.module_slug, LessonProgress.read_at,
+               type_coerce(null(), Integer).label("attempt_id"), type_coerce(null(), Boolean).label("open"))
+        .where(getattr(LessonProgress, column) == bindparam("learner"),
+               LessonProgress.course_id.in_(bindparam("course_ids", expanding=True))),
+        select(QuizAttempt.course_id, type_coerce(null(), String), type_coerce(null(), UTCDateTime),
+               QuizAttempt.id, QuizAttempt.submitted_at.is_(None))
+        .where(getattr(QuizAttempt, column) == bindparam("learner"),
+               QuizAttempt.course_id.in_(bindparam("course_ids", expanding=True))),
+    )
+    return latest_completions, reads_and_attempts
+
+
+_STATE_STATEMENTS = {column: _state_statements(column) for column in ("user_id", "guest_id")}
+
+
+def course_states(db: Session, learner: Learner | int, courses: list[Course], *, refresher_days: int,
                   now: datetime | None = None) -> list[CourseState]:
     """Each course's state for the learner, in two queries however many courses there are."""
     now = now or utcnow()
-    who = {"user_id": user_id, "course_ids": [course.id for course in courses]}
+    learner = as_learner(learner)
+    latest_completions, reads_and_attempts = _STATE_STATEMENTS[learner.column]
+    who = {"learner": learner.id, "course_ids": [course.id for course in courses]}
     latest: dict[str, tuple[Completion, Certificate | None]] = {}
-    for completion, certificate in db.execute(_LATEST_COMPLETIONS, who):
+    for completion, certificate in db.execute(latest_completions, who):
         current = latest.get(completion.course_id)
         if current is None or completion.completed_at > current[0].completed_at:
             latest[completion.course_id] = (completion, certificate)
     reads: dict[str, list[tuple[str, datetime]]] = {}
     open_attempts: dict[str, int] = {}  # the newest open attempt of each course
     any_attempt: set[str] = set()
-    for course_id, module_slug, read_at, attempt_id, is_open in db.execute(_READS_AND_ATTEMPTS, who):
+    for course_id, module_slug, read_at, attempt_id, is_open in db.execute(reads_and_attempts, who):
         if attempt_id is None:
             reads.setdefault(course_id, []).append((module_slug, read_at))
             continue
@@ -111,22 +153,23 @@ def course_states(db: Session, user_id: int, courses: list[Course], *, refresher
     return states
 
 
-def course_state(db: Session, user_id: int, course: Course, *, refresher_days: int) -> CourseState:
-    return course_states(db, user_id, [course], refresher_days=refresher_days)[0]
+def course_state(db: Session, learner: Learner | int, course: Course, *, refresher_days: int) -> CourseState:
+    return course_states(db, learner, [course], refresher_days=refresher_days)[0]
 
 
-def mark_lesson_read(db: Session, user_id: int, course: Course, slug: str) -> None:
+def mark_lesson_read(db: Session, learner: Learner | int, course: Course, slug: str) -> None:
     if slug not in course.module_slugs:
         raise OutOfScope()
+    learner = as_learner(learner)
     progress = db.scalars(select(LessonProgress).where(
-        LessonProgress.user_id == user_id, LessonProgress.course_id == course.id, LessonProgress.module_slug == slug)).first()
+        learner.where(LessonProgress), LessonProgress.course_id == course.id, LessonProgress.module_slug == slug)).first()
     if progress is not None:
         progress.read_at = utcnow()
         db.flush()
         return
     try:
         with db.begin_nested():
-            db.add(LessonProgress(user_id=user_id, course_id=course.id, module_slug=slug))
+            db.add(LessonProgress(**learner.holder, course_id=course.id, module_slug=slug))
     except IntegrityError:  # the same lesson marked from another tab at the same moment
         pass
 
@@ -153,12 +196,14 @@ class Unanswered(InvalidInput):
         self.question_ids = question_ids
 
 
-def start_attempt(db: Session, user_id: int, course: Course, language: str, *, rng: random.Random | None = None) -> QuizAttempt:
+def start_attempt(db: Session, learner: Learner | int, course: Course, language: str, *,
+                  rng: random.Random | None = None) -> QuizAttempt:
     """An open attempt on the current version is carried on; otherwise questions are drawn afresh."""
     if course.completion == "attendance":
         raise InvalidInput(_l("This course is completed by attending a session, not online."))
+    learner = as_learner(learner)
     existing = db.scalars(select(QuizAttempt).where(
-        QuizAttempt.user_id == user_id, QuizAttempt.course_id == course.id, QuizAttempt.submitted_at.is_(None),
+        learner.where(QuizAttempt), QuizAttempt.course_id == course.id, QuizAttempt.submitted_at.is_(None),
         QuizAttempt.course_version == course.version).order_by(QuizAttempt.id.desc())).first()
     if existing is not None:
         return existing
@@ -169,7 +214,7 @@ def start_attempt(db: Session, user_id: int, course: Course, language: str, *, r
         option_ids = [option.id for option in course.question_bank[question_id].options]
         rng.shuffle(option_ids)
         option_order[question_id] = option_ids
-    attempt = QuizAttempt(user_id=user_id, course_id=course.id, course_version=course.version,
+    attempt = QuizAttempt(**learner.holder, course_id=course.id, course_version=course.version,
                           language=content_language(course, language), question_ids=drawn, option_order=option_order)
     db.add(attempt)
     db.flush()
@@ -201,9 +246,9 @@ def certificate_of_attempt(db: Session, attempt: QuizAttempt) -> Certificate | N
                       .where(Completion.attempt_id == attempt.id)).first()
 
 
-def get_attempt(db: Session, user_id: int, course: Course, attempt_id: int) -> QuizAttempt:
+def get_attempt(db: Session, learner: Learner | int, course: Course, attempt_id: int) -> QuizAttempt:
     attempt = db.get(QuizAttempt, attempt_id)
-    if attempt is None or attempt.user_id != user_id or attempt.course_id != course.id:
+    if attempt is None or not as_learner(learner).owns(attempt) or attempt.course_id != course.id:
         raise OutOfScope()
     return attempt
 
@@ -224,11 +269,13 @@ def check_answers(course: Course, attempt: QuizAttempt, answers: dict[str, list[
         raise Unanswered(missing)
 
 
-def submit_attempt(db: Session, user_id: int, course: Course, attempt_id: int, answers: dict[str, list[str]],
-                   *, organisation_id: int | None = None) -> QuizAttempt:
+def submit_attempt(db: Session, learner: Learner | int, course: Course, attempt_id: int,
+                   answers: dict[str, list[str]], *, organisation_id: int | None = None) -> QuizAttempt:
     """Score the attempt on the server. Of two submissions of one attempt (two tabs, a
-    resent form) exactly one is recorded; the other raises AttemptFinished."""
-    attempt = get_attempt(db, user_id, course, attempt_id)
+    resent form) exactly one is recorded; the other raises AttemptFinished. A guest learner's
+    certificate waits for the name to print on it (lms.guests.services.name_certificate)."""
+    learner = as_learner(learner)
+    attempt = get_attempt(db, learner, course, attempt_id)
     if attempt.submitted_at is not None:
         raise AttemptFinished()
     if attempt.course_version != course.version or any(qid not in course.question_bank for qid in attempt.question_ids):
@@ -251,17 +298,20 @@ def submit_attempt(db: Session, user_id: int, course: Course, attempt_id: int, a
         db.rollback()
         raise AttemptFinished()
     if passed:
-        completion = Completion(user_id=user_id, course_id=course.id, course_version=attempt.course_version,
+        completion = Completion(**learner.holder, course_id=course.id, course_version=attempt.course_version,
                                 language=attempt.language, method="online", completed_at=now,
                                 expires_at=add_months(now, course.validity_months), attempt_id=attempt.id)
         db.add(completion)
         db.flush()
-        # A completion issues its certificate, credited to the organisation the learner is in.
-        issue_certificate(db, completion.id, organisation_id)
-    xapi.attempt_submitted(db, user_id=user_id, course=course, language=attempt.language, correct=correct,
-                           total=attempt.total, passed=passed, when=now)
-    if passed:
-        lti.course_completed(db, user_id=user_id, course=course, percent=round(100 * correct / attempt.total), when=now)
+        if learner.user_id is not None:
+            # A completion issues its certificate, credited to the organisation the learner is in.
+            issue_certificate(db, completion.id, organisation_id)
+    if learner.user_id is not None:  # a guest has no identity to send to a learning record store or a platform
+        xapi.attempt_submitted(db, user_id=learner.user_id, course=course, language=attempt.language,
+                               correct=correct, total=attempt.total, passed=passed, when=now)
+        if passed:
+            lti.course_completed(db, user_id=learner.user_id, course=course,
+                                 percent=round(100 * correct / attempt.total), when=now)
     db.flush()
     db.refresh(attempt)
     return attempt

@@ -8,23 +8,30 @@ from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Index, Intege
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.db import Base, UTCDateTime, utcnow
+from lms.guests.reference import STORED_LENGTH, new_reference
 
 if TYPE_CHECKING:
     from lms.models.people import User
 
 COURSE_ID_LENGTH = 64
-REFERENCE_LENGTH = 12  # a guest learner's reference code
 VERSION_LENGTH = 64
+
+
+# Progress belongs to an account or to a guest learner, never both; a guest's goes with the guest.
+ONE_LEARNER = "(user_id IS NULL) <> (guest_id IS NULL)"
 
 
 class LessonProgress(Base):
     """A lesson the learner has read; read_at moves on when they read it again (refreshers)."""
 
     __tablename__ = "lesson_progress"
-    __table_args__ = (UniqueConstraint("user_id", "course_id", "module_slug", name="uq_lesson_progress_user_course_module"),)
+    __table_args__ = (UniqueConstraint("user_id", "course_id", "module_slug", name="uq_lesson_progress_user_course_module"),
+                      UniqueConstraint("guest_id", "course_id", "module_slug", name="uq_lesson_progress_guest_course_module"),
+                      CheckConstraint(ONE_LEARNER, name="one_learner"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    guest_id: Mapped[int | None] = mapped_column(ForeignKey("guest_learners.id", ondelete="CASCADE"))
     course_id: Mapped[str] = mapped_column(String(COURSE_ID_LENGTH))
     module_slug: Mapped[str] = mapped_column(String(120))
     read_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -34,10 +41,13 @@ class QuizAttempt(Base):
     """The questions drawn for one attempt, and once submitted, the answers and score."""
 
     __tablename__ = "quiz_attempts"
-    __table_args__ = (Index("ix_quiz_attempts_user_course", "user_id", "course_id"),)
+    __table_args__ = (Index("ix_quiz_attempts_user_course", "user_id", "course_id"),
+                      Index("ix_quiz_attempts_guest_course", "guest_id", "course_id"),
+                      CheckConstraint(ONE_LEARNER, name="one_learner"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    guest_id: Mapped[int | None] = mapped_column(ForeignKey("guest_learners.id", ondelete="CASCADE"))
     course_id: Mapped[str] = mapped_column(String(COURSE_ID_LENGTH))
     course_version: Mapped[str] = mapped_column(String(VERSION_LENGTH))
     language: Mapped[str] = mapped_column(String(16))
@@ -61,26 +71,21 @@ class QuizAttempt(Base):
         return round(100 * (self.correct or 0) / self.total) if self.total else 0
 
 
-def new_reference_code() -> str:
-    # 12 characters of the 29-letter read-aloud alphabet: about 58 bits.
-    from lms.models.people import new_code
-
-    return new_code(REFERENCE_LENGTH)
-
-
 class GuestLearner(Base):
-    """A learner without an account: a walk-in at a session (and, later, someone learning by
-    reference code). One record for both, which can hold completions and certificates and be
-    claimed into an account. Not counted in any organisation's reports until claimed, since
-    reports read people through memberships, which a guest has none of."""
+    """A learner without an account: a walk-in at a session, or someone learning an open course
+    by reference code. One record for both, which can hold progress, completions and
+    certificates and be claimed into an account. Not counted in any organisation's reports until
+    claimed, since reports read people through memberships, which a guest has none of."""
 
     __tablename__ = "guest_learners"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    # The name to print, as the person gave it.
-    name: Mapped[str] = mapped_column(String(200))
-    reference_code: Mapped[str] = mapped_column(String(16), unique=True, default=new_reference_code)
+    # The name to print, as the person gave it ("" until someone learning online gives it).
+    name: Mapped[str] = mapped_column(String(200), default="")
+    reference_code: Mapped[str] = mapped_column(String(STORED_LENGTH), unique=True, default=new_reference)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Moves on with each lesson read or quiz answered: retention counts from the last of them.
+    last_active_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     claimed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

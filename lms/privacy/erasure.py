@@ -195,6 +195,19 @@ def erase_walk_in(db: Session, attendance: Attendance, storage: Storage, *, eras
                  reason=reason, completions_kept=len(completions))
 
 
+# --- erasing learning kept against a reference code --------------------------------------------
+
+def erase_guest(db: Session, guest: GuestLearner, storage: Storage) -> None:
+    """Erase an unclaimed guest learner (someone who learned an open course by reference code):
+    their lessons read and quiz attempts go with the record; a completion stays without a name,
+    so its certificate still verifies. It belongs to no organisation, so nothing is audited."""
+    completions = list(db.scalars(select(Completion).where(Completion.guest_id == guest.id)))
+    _forget_files(db, storage, [c.id for c in completions], set(), requested_by=None)
+    _keep_nameless(db, completions, [], utcnow())
+    db.delete(guest)  # lessons read and attempts go with it
+    db.flush()
+
+
 # --- copies of names elsewhere ----------------------------------------------------------------
 
 def _forget_files(db: Session, storage: Storage, completion_ids: list[int], organisation_ids: set[int], *,

@@ -1,6 +1,8 @@
 """Keeping no more than is needed (`lms retention apply`, daily from cron): accounts nobody has
 used for RETAIN_INACTIVE_DAYS are erased, walk-ins' names once RETAIN_WALK_IN_DAYS have passed
-since their session ended, and audit entries older than RETAIN_AUDIT_DAYS are deleted. A period
+since their session ended, learning kept against a reference code only once RETAIN_GUEST_DAYS
+have passed since its last lesson or quiz, and audit entries older than RETAIN_AUDIT_DAYS are
+deleted. A period
 of 0 keeps that kind of record until someone erases it by hand.
 
 Accounts are erased exactly as when a person asks (lms.privacy.erasure), so their completions
@@ -12,11 +14,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, exists, func, select
 from sqlalchemy.orm import Session
 
 from lms.certify.services import PdfCache
-from lms.models import Attendance, AuditEvent, Certificate, Completion, User, Workshop
+from lms.models import Attendance, AuditEvent, Certificate, Completion, GuestLearner, User, Workshop
 from lms.privacy import erasure
 
 
@@ -25,10 +27,12 @@ class Periods:
     inactive_days: int
     walk_in_days: int
     audit_days: int
+    guest_days: int = 0
 
     @classmethod
     def of(cls, config) -> Periods:
-        return cls(config["RETAIN_INACTIVE_DAYS"], config["RETAIN_WALK_IN_DAYS"], config["RETAIN_AUDIT_DAYS"])
+        return cls(config["RETAIN_INACTIVE_DAYS"], config["RETAIN_WALK_IN_DAYS"], config["RETAIN_AUDIT_DAYS"],
+                   config["RETAIN_GUEST_DAYS"])
 
 
 @dataclass
@@ -38,6 +42,7 @@ class Due:
     accounts: list[int] = field(default_factory=list)
     kept: dict[int, str] = field(default_factory=dict)  # account id -> why it is kept
     walk_ins: list[int] = field(default_factory=list)
+    guests: list[int] = field(default_factory=list)  # learners by reference code, unclaimed and idle
     audit_entries: int = 0
     audit_before: datetime | None = None
 
@@ -63,6 +68,13 @@ def due(db: Session, periods: Periods, now: datetime) -> Due:
             select(Attendance.id).join(Workshop, Workshop.id == Attendance.workshop_id)
             .where(Attendance.user_id.is_(None), Attendance.erased_at.is_(None), Workshop.ends_at < ended_before)
             .order_by(Attendance.id)))
+    idle_since = _before(now, periods.guest_days)
+    if idle_since is not None:
+        # A walk-in's record goes with their name on the register, by the rule above.
+        found.guests = list(db.scalars(
+            select(GuestLearner.id).where(GuestLearner.claimed_by_id.is_(None), GuestLearner.last_active_at < idle_since,
+                                          ~exists().where(Attendance.guest_id == GuestLearner.id))
+            .order_by(GuestLearner.id)))
     found.audit_before = _before(now, periods.audit_days)
     if found.audit_before is not None:
         found.audit_entries = db.scalar(select(func.count()).select_from(AuditEvent)
@@ -93,4 +105,9 @@ def apply(db: Session, found: Due, storage: erasure.Storage) -> None:
         attendance = db.get(Attendance, attendance_id)
         if attendance is not None and attendance.erased_at is None:
             erasure.erase_walk_in(db, attendance, storage, erased_by=None, reason=erasure.RETENTION)
+            db.commit()
+    for guest_id in found.guests:
+        guest = db.get(GuestLearner, guest_id)
+        if guest is not None and guest.claimed_by_id is None:
+            erasure.erase_guest(db, guest, storage)
             db.commit()

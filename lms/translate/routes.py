@@ -22,7 +22,7 @@ REVIEWERS = (Role.TRAINER.value, Role.ORG_ADMIN.value)
 def _may_review() -> bool:
     """Trainers and org admins may see and mark a course's translations; links to the page
     are shown only to them."""
-    return holds_role_anywhere(db.get_session(), current_user, REVIEWERS)
+    return current_user.is_authenticated and holds_role_anywhere(db.get_session(), current_user, REVIEWERS)
 
 
 def _course(course_id: str):
