@@ -395,3 +395,9 @@ def test_the_code_page_goes_on_only_within_the_site(app):
         assert "I have kept my code" not in page and f'href="{elsewhere}"' not in page
     page = visitor.get("/learning-code", query_string={"next": f"/courses/{COURSE}"}).get_data(as_text=True)
     assert f'href="/courses/{COURSE}"' in page
+
+
+def test_signed_in_the_code_is_for_adding_learning_to_the_account(app, demo):
+    learner = browser(app)
+    learner.sign_in("learner@example.org")
+    assert learner.get("/learning-code/resume").headers["Location"].endswith("/certificates/claim")

@@ -66,7 +66,8 @@ def reference_shown(code: str) -> dict:
     """The code for the page: grouped, and in the page's own digits too where it has them."""
     zero = reference.native_zero(str(get_locale()))
     local = reference.in_script(reference.display(code), zero) if code.isdecimal() and zero else None
-    return {"grouped": reference.display(code), "groups": reference.groups(code), "local": local}
+    return {"grouped": reference.display(code), "groups": reference.groups(code), "local": local,
+            "digits": code.isdecimal()}
 
 
 @blueprint.get("/learning-code")
@@ -87,6 +88,8 @@ def card():
 @blueprint.route("/learning-code/resume", methods=["GET", "POST"])
 @_limit_wrong_references
 def resume():
+    if current_user.is_authenticated:  # signed in, learning by code goes into the account
+        return redirect(url_for("guests.claim"))
     form = ResumeForm()
     if form.validate_on_submit():
         database = db.get_session()
