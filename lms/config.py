@@ -159,6 +159,9 @@ def from_environment(overrides: dict | None = None, *, secret_required: bool = T
         # ... and per address (failed sign-ins and join codes, password-reset requests), higher
         # because a school or office shares one address.
         "ADDRESS_RATE_LIMIT": os.environ.get("LMS_ADDRESS_RATE_LIMIT", "30 per minute;300 per hour"),
+        # New learners without an account per address (each makes a record): a room of 60 parents
+        # on a community centre's one connection is well within it; a script making records is not.
+        "GUEST_START_RATE_LIMIT": os.environ.get("LMS_GUEST_START_RATE_LIMIT", "120 per hour;600 per day"),
         # How many proxies in front of the app set X-Forwarded-For/-Proto/-Host (0: none, trust no header).
         "PROXY_FIX": _count("LMS_PROXY_FIX", 0),
         "MAIL_SERVER": os.environ.get("LMS_SMTP_HOST", ""),

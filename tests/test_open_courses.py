@@ -401,3 +401,23 @@ def test_signed_in_the_code_is_for_adding_learning_to_the_account(app, demo):
     learner = browser(app)
     learner.sign_in("learner@example.org")
     assert learner.get("/learning-code/resume").headers["Location"].endswith("/certificates/claim")
+
+
+def test_making_learners_without_an_account_is_limited_per_address(database_url, open_courses, course):
+    app = make_test_app(database_url, COURSE_PATHS=[FIXTURE_COURSES, open_courses], RATELIMIT_ENABLED=True,
+                        GUEST_START_RATE_LIMIT="2 per minute")
+    started = [browser(app), browser(app)]
+    for visitor in started:
+        start(visitor)
+    # A third new learner from the address, by the start button or by marking a lesson read, waits.
+    third = browser(app)
+    before = snapshot(app)
+    refused = third.submit(f"/courses/{COURSE}/start-without-account", form_page=f"/courses/{COURSE}")
+    assert refused.status_code == 429
+    lesson = f"/courses/{COURSE}/lessons/{course.module_slugs[0]}"
+    assert third.submit(f"{lesson}/read", form_page=lesson).status_code == 429
+    assert snapshot(app) == before
+    # Those already learning carry on.
+    for visitor in started:
+        assert visitor.submit(f"{lesson}/read", form_page=lesson).status_code == 302
+    app.extensions["lms.engine"].dispose()

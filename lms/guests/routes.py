@@ -48,6 +48,7 @@ def _next_address(fallback: str) -> str:
 
 
 @blueprint.post("/courses/<course_id>/start-without-account")
+@browser.limit_new_guests
 def start(course_id: str):
     course = _open_course(course_id)
     if not ConfirmForm().validate_on_submit():

@@ -145,6 +145,7 @@ def lesson(course_id: str, slug: str):
 
 
 @blueprint.post("/courses/<course_id>/lessons/<slug>/read")
+@browser.limit_new_guests
 def lesson_read(course_id: str, slug: str):
     course = _course(course_id)
     if not ConfirmForm().validate_on_submit():
@@ -197,6 +198,7 @@ def offline_bundle(course_id: str):
 # --- the quiz -----------------------------------------------------------------------------
 
 @blueprint.route("/courses/<course_id>/quiz", methods=["GET", "POST"])
+@browser.limit_new_guests
 def quiz_start(course_id: str):
     course = _course(course_id)
     database = db.get_session()
