@@ -12,7 +12,6 @@ from sqlalchemy import select
 
 from lms.certify.codes import display
 from lms.guests import reference
-from lms.guests.services import normalise_reference
 from lms.models import AuditEvent, Certificate, Completion, GuestLearner
 from tests.conftest import FormClient, database, make_test_app, snapshot, text_of
 from tests.test_check_in import _walk_in, workshop  # noqa: F401 (a fixture)
@@ -124,13 +123,13 @@ def test_references_are_long_and_read_back_loosely():
     code = codes.pop()
     assert reference.RANDOM_DIGITS * math.log2(10) >= 50  # at least 50 bits, besides the check digit
     assert len(code) == 18 and reference.display(code).count(" ") == 5  # six groups of three
-    assert normalise_reference(reference.display(code)) == code
-    assert normalise_reference(f" {code[:6]}-{code[6:12]}\t{code[12:]} ") == code
+    assert reference.normalise(reference.display(code)) == code
+    assert reference.normalise(f" {code[:6]}-{code[6:12]}\t{code[12:]} ") == code
     # Typed in the digits of the page's script: Arabic, Urdu, Bengali, Gurmukhi.
     for zero in ("\u0660", "\u06f0", "\u09e6", "\u0a66"):
-        assert normalise_reference(reference.in_script(reference.display(code), zero)) == code
+        assert reference.normalise(reference.in_script(reference.display(code), zero)) == code
     # References given before digits still read back.
-    assert normalise_reference("abcd efgh-jkm2") == "ABCDEFGHJKM2"
+    assert reference.normalise("abcd efgh-jkm2") == "ABCDEFGHJKM2"
 
 
 @settings(max_examples=300)

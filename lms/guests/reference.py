@@ -62,7 +62,6 @@ def normalise(typed: str | None) -> str | None:
         digits = "".join(str(unicodedata.decimal(ch)) for ch in kept)
         if len(digits) != LENGTH:
             return normalise_code(digits, 12)  # an older reference can be all digits
-            return None
         if check_digit(digits) != "0":
             raise Mistyped(digits)
         return digits

@@ -21,18 +21,6 @@ from lms.models import Certificate, Completion, GuestLearner, LessonProgress, Qu
 from lms.people.services import clean_name
 
 
-def normalise_reference(typed: str) -> str | None:
-    """The reference as stored, from what someone typed, or None (also for a mistyped one)."""
-    try:
-        return reference.normalise(typed)
-    except reference.Mistyped:
-        return None
-
-
-def display_reference(code: str) -> str:
-    return reference.display(code)
-
-
 def start(db: Session) -> GuestLearner:
     """A new guest learner, for someone starting an open course without an account."""
     guest = GuestLearner(name="")
@@ -129,4 +117,3 @@ def _move_progress(db: Session, guest_id: int, user_id: int) -> None:
     db.flush()
     db.execute(update(QuizAttempt).where(QuizAttempt.guest_id == guest_id).values(user_id=user_id, guest_id=None)
                .execution_options(synchronize_session=False))
-

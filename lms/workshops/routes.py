@@ -24,7 +24,7 @@ from lms.db import utcnow
 from lms.errors import InvalidInput
 from lms.forms import ConfirmForm, form_status, show_error
 from lms.extensions import limiter
-from lms.guests.services import display_reference
+from lms.guests import reference
 from lms.i18n import SESSION_KEY as LOCALE_KEY
 from lms.i18n import available_locales, choose_language, language_name
 from lms.reports.exports import csv_chunks, neutralise
@@ -318,7 +318,7 @@ def walk_in_certificate(code: str):
 def _guest_reference(certificate) -> str | None:
     """The reference that claims a walk-in's certificate into an account, until it is claimed."""
     guest = certificate.completion.guest if certificate is not None else None
-    return display_reference(guest.reference_code) if guest is not None else None
+    return reference.display(guest.reference_code) if guest is not None else None
 
 
 # --- evaluation, on the attendee's phone -----------------------------------------------------
