@@ -421,3 +421,28 @@ def test_making_learners_without_an_account_is_limited_per_address(database_url,
     for visitor in started:
         assert visitor.submit(f"{lesson}/read", form_page=lesson).status_code == 302
     app.extensions["lms.engine"].dispose()
+
+
+def test_each_step_of_learning_starts_the_retention_period_again(app, course):
+    phone = browser(app)
+    start(phone)
+    long_ago = utcnow() - timedelta(days=300)
+
+    def set_back() -> None:
+        with database(app) as session:
+            session.scalars(select(GuestLearner)).one().last_active_at = long_ago
+            session.commit()
+
+    def moved_on() -> bool:
+        with database(app) as session:
+            return session.scalars(select(GuestLearner.last_active_at)).one() > long_ago + timedelta(days=1)
+
+    lesson = f"/courses/{COURSE}/lessons/{course.module_slugs[0]}"
+    for step in (lambda: phone.submit(f"{lesson}/read", form_page=lesson),
+                 lambda: phone.submit(f"/courses/{COURSE}/quiz")):
+        set_back()
+        step()
+        assert moved_on()
+    set_back()
+    phone.get(lesson)  # reading alone writes nothing
+    assert not moved_on()

@@ -32,7 +32,7 @@ NO_TENANT_IDS = {
     "guests.forget": "drops the guest learner from the browser's own session",
     "guests.resume": "a guest's secret reference typed by the person; rate limited; checked in "
                      "tests/test_open_courses.py",
-    "guests.certificate_name": "an attempt id, honoured only for the guest learner whose browser holds the attempt; "
+    "learn.certificate_name": "an attempt id, honoured only for the guest learner whose browser holds the attempt; "
                                "another guest gets 404 (tests/test_open_courses.py)",
     "learn.offline_bundle": "course content",
     "site.choose_language": "a language code, kept in the person's own session",

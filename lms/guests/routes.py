@@ -12,9 +12,8 @@ from lms.errors import InvalidInput
 from lms.extensions import limiter
 from lms.forms import ConfirmForm, form_status, show_error
 from lms.guests import browser, reference, services
-from lms.guests.forms import CertificateNameForm, ClaimForm, ResumeForm
+from lms.guests.forms import ClaimForm, ResumeForm
 from lms.i18n import choose_language
-from lms.learn.routes import render_result
 from lms.learn.services import Learner, course_states
 
 blueprint = Blueprint("guests", __name__, template_folder="templates")
@@ -111,27 +110,6 @@ def forget():
     browser.forget()
     flash(_("This device no longer shows your learning. Your reference code still brings it back."))
     return redirect(url_for("site.home"))
-
-
-@blueprint.route("/courses/<course_id>/quiz/<int:attempt_id>/certificate-name", methods=["POST"])
-def certificate_name(course_id: str, attempt_id: int):
-    course = _open_course(course_id)
-    database = db.get_session()
-    guest = browser.current_guest(database)
-    if guest is None:
-        abort(404)
-    form = CertificateNameForm()
-    result = url_for("learn.result", course_id=course.id, attempt_id=attempt_id)
-    if form.validate_on_submit():
-        try:
-            services.name_certificate(database, guest, course, attempt_id, form.name.data)
-        except InvalidInput as problem:
-            database.rollback()
-            show_error(form, problem)
-        else:
-            database.commit()
-            return redirect(result)
-    return render_result(course, attempt_id, name_form=form), 400
 
 
 @blueprint.route("/certificates/claim", methods=["GET", "POST"])

@@ -60,12 +60,6 @@ def active(db: Session, guest_id: int | None) -> GuestLearner | None:
     return guest if guest is not None and guest.claimed_by_id is None else None
 
 
-def touch(db: Session, guest: GuestLearner) -> None:
-    """Progress was made: the retention period starts again."""
-    guest.last_active_at = utcnow()
-    db.flush()
-
-
 def name_certificate(db: Session, guest: GuestLearner, course: Course, attempt_id: int, typed_name: str) -> Certificate:
     """The guest gives the name to print; the certificate of their passed attempt is issued
     (or, asked again, the same one returned, with the name as now given)."""
@@ -74,7 +68,7 @@ def name_certificate(db: Session, guest: GuestLearner, course: Course, attempt_i
     if completion is None:
         raise OutOfScope()
     guest.name = clean_name(typed_name)
-    touch(db, guest)
+    guest.last_active_at = utcnow()
     return issue_certificate(db, completion.id, None)
 
 

@@ -11,7 +11,7 @@ from lms import db
 from lms.catalogue import Course
 from lms.catalogue.loader import LANGUAGE
 from lms.errors import InvalidInput
-from lms.forms import ConfirmForm
+from lms.forms import ConfirmForm, show_error
 from lms.guests import browser
 from lms.guests import services as guests
 from lms.guests.forms import CertificateNameForm
@@ -29,7 +29,7 @@ SLIDES_PER_PAGE = 6
 PRESENTERS = (Role.TRAINER.value, Role.ORG_ADMIN.value, Role.CHAMPION.value)
 # What an open course shows to someone without an account; the rest needs signing in.
 OPEN_ENDPOINTS = frozenset({"learn.course", "learn.lesson", "learn.lesson_read", "learn.asset", "learn.offline_bundle",
-                            "learn.quiz_start", "learn.quiz", "learn.result"})
+                            "learn.quiz_start", "learn.quiz", "learn.result", "learn.certificate_name"})
 
 
 @blueprint.before_request
@@ -47,22 +47,23 @@ def catalogue():
     return current_app.extensions["lms.catalogue"]
 
 
-def _learner(*, start: bool = False) -> services.Learner | None:
-    """The person signed in, or the guest learner this browser is learning as; with start, a
-    guest is made for someone without either (only open courses get this far without signing in)."""
+def _learner() -> services.Learner | None:
+    """The person signed in, or the guest learner this browser is learning as."""
     if current_user.is_authenticated:
         return services.Learner(user_id=current_user.id)
-    database = db.get_session()
-    guest = browser.current_guest(database)
-    if guest is None and start:
-        guest = guests.start(database)
-        browser.remember(guest)
+    guest = browser.current_guest(db.get_session())
     return services.Learner(guest_id=guest.id) if guest is not None else None
 
 
-def _progress_made(learner: services.Learner) -> None:
-    if learner.guest_id is not None:
-        guests.touch(db.get_session(), browser.current_guest(db.get_session()))
+def _learner_or_new_guest() -> tuple[services.Learner, bool]:
+    """The learner, or a new guest learner for someone with neither an account nor a code (only
+    open courses get this far without signing in); whether the guest is new."""
+    learner = _learner()
+    if learner is not None:
+        return learner, False
+    guest = guests.start(db.get_session())
+    browser.remember(guest)
+    return services.Learner(guest_id=guest.id), True
 
 
 def _state(course: Course) -> services.CourseState:
@@ -153,10 +154,8 @@ def lesson_read(course_id: str, slug: str):
     if slug not in course.module_slugs:
         abort(404)
     database = db.get_session()
-    new_guest = _learner() is None
-    learner = _learner(start=True)
+    learner, new_guest = _learner_or_new_guest()
     services.mark_lesson_read(database, learner, course, slug)
-    _progress_made(learner)
     database.commit()
     position = course.module_slugs.index(slug)
     if position + 1 < len(course.module_slugs):
@@ -206,15 +205,13 @@ def quiz_start(course_id: str):
     if request.method == "POST":
         if not form.validate_on_submit():
             abort(400)
-        new_guest = _learner() is None
         try:
-            learner = _learner(start=True)
+            learner, new_guest = _learner_or_new_guest()
             attempt = services.start_attempt(database, learner, course, choose_language())
         except InvalidInput as problem:
             database.rollback()
             flash(str(problem.message))
             return redirect(url_for("learn.course", course_id=course.id))
-        _progress_made(learner)
         database.commit()
         return redirect(_then_show_code(url_for("learn.quiz", course_id=course.id, attempt_id=attempt.id), new_guest))
     state = _state(course)
@@ -251,7 +248,6 @@ def quiz(course_id: str, attempt_id: int):
             answers = _answers_from_form(request.form)
             services.submit_attempt(database, learner, course, attempt.id, answers,
                                     organisation_id=_current_organisation_id() if learner.user_id else None)
-            _progress_made(learner)
         except services.Unanswered as unanswered:
             problem = unanswered
         except (services.AttemptFinished, services.CourseChanged, services.BadSubmission) as refused:
@@ -294,6 +290,27 @@ def render_result(course: Course, attempt_id: int, *, name_form=None):
     return render_template("learn/result.html", course=course, attempt=attempt, questions=questions,
                            certificate=certificate, guest=guest, name_form=name_form,
                            form=ConfirmForm(), language=language, status=status)
+
+
+@blueprint.post("/courses/<course_id>/quiz/<int:attempt_id>/certificate-name")
+def certificate_name(course_id: str, attempt_id: int):
+    """A guest learner who passed gives the name to print; the certificate is then issued."""
+    course = _course(course_id)
+    database = db.get_session()
+    guest = None if current_user.is_authenticated else browser.current_guest(database)
+    if guest is None:
+        abort(404)
+    form = CertificateNameForm()
+    if form.validate_on_submit():
+        try:
+            guests.name_certificate(database, guest, course, attempt_id, form.name.data)
+        except InvalidInput as problem:
+            database.rollback()
+            show_error(form, problem)
+        else:
+            database.commit()
+            return redirect(url_for("learn.result", course_id=course.id, attempt_id=attempt_id))
+    return render_result(course, attempt_id, name_form=form), 400
 
 
 # --- the trainer's deck -------------------------------------------------------------------

@@ -18,7 +18,7 @@ from lms.dates import add_months
 from lms.db import UTCDateTime, utcnow
 from lms.errors import InvalidInput, OutOfScope
 from lms.interop import lti, xapi
-from lms.models import Certificate, Completion, LessonProgress, QuizAttempt
+from lms.models import Certificate, Completion, GuestLearner, LessonProgress, QuizAttempt
 
 NOT_STARTED = "not_started"
 IN_PROGRESS = "in_progress"
@@ -157,10 +157,17 @@ def course_state(db: Session, learner: Learner | int, course: Course, *, refresh
     return course_states(db, learner, [course], refresher_days=refresher_days)[0]
 
 
+def _progress_made(db: Session, learner: Learner) -> None:
+    """A guest's learning is kept for a retention period from its last progress (lms.privacy.retention)."""
+    if learner.guest_id is not None:
+        db.execute(update(GuestLearner).where(GuestLearner.id == learner.guest_id).values(last_active_at=utcnow()))
+
+
 def mark_lesson_read(db: Session, learner: Learner | int, course: Course, slug: str) -> None:
     if slug not in course.module_slugs:
         raise OutOfScope()
     learner = as_learner(learner)
+    _progress_made(db, learner)
     progress = db.scalars(select(LessonProgress).where(
         learner.where(LessonProgress), LessonProgress.course_id == course.id, LessonProgress.module_slug == slug)).first()
     if progress is not None:
@@ -202,6 +209,7 @@ def start_attempt(db: Session, learner: Learner | int, course: Course, language:
     if course.completion == "attendance":
         raise InvalidInput(_l("This course is completed by attending a session, not online."))
     learner = as_learner(learner)
+    _progress_made(db, learner)
     existing = db.scalars(select(QuizAttempt).where(
         learner.where(QuizAttempt), QuizAttempt.course_id == course.id, QuizAttempt.submitted_at.is_(None),
         QuizAttempt.course_version == course.version).order_by(QuizAttempt.id.desc())).first()
@@ -297,6 +305,7 @@ def submit_attempt(db: Session, learner: Learner | int, course: Course, attempt_
     if result.rowcount != 1:
         db.rollback()
         raise AttemptFinished()
+    _progress_made(db, learner)
     if passed:
         completion = Completion(**learner.holder, course_id=course.id, course_version=attempt.course_version,
                                 language=attempt.language, method="online", completed_at=now,
