@@ -309,6 +309,12 @@ def test_the_offline_bundle_holds_every_lesson_and_needs_nothing_else(app, cours
     # Nothing is loaded from anywhere: no stylesheet link, script or image address.
     assert "<link" not in page and "<script" not in page
     assert not re.search(r'\bsrc="(?!data:)', page)
+    en = browser(app).get(f"/courses/{COURSE}/offline.html?lang=en").get_data(as_text=True)
+    assert 'src="data:image/svg+xml;base64,' in en  # the course's own picture, inside the page
+    # A language asked for that the course does not have gives the English lessons, never a 500.
+    for asked in ("<script>", "../../etc", "xx", "ur\r\nX-Bad: 1"):
+        answer = browser(app).get(f"/courses/{COURSE}/offline.html", query_string={"lang": asked})
+        assert answer.status_code == 200 and answer.headers["Content-Disposition"].endswith(f'{COURSE}-en.html"')
     assert "http://localhost/courses/tiny_open" in page  # where to go to take the quiz
 
 

@@ -1,6 +1,8 @@
 """What a loaded course is: plain, immutable data, the same for every request."""
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -8,6 +10,9 @@ from urllib.parse import unquote, urlsplit
 # The images a course may carry, with the type each is served or embedded as.
 ASSET_TYPES = {".svg": "image/svg+xml", ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
                ".gif": "image/gif", ".webp": "image/webp"}
+
+# A link or image address in lesson HTML that may name one of the course's own images.
+_ASSET_ADDRESS = re.compile(r'\b(src|href)="(/courses/[^"]+)"')
 
 SOURCE_LANGUAGE = "en"
 TRANSLATION_STATUSES = ("draft", "reviewed")
@@ -136,6 +141,20 @@ class Course:
         if found.is_file() and found.is_relative_to(assets) and found.suffix.lower() in ASSET_TYPES:
             return found
         return None
+
+    def with_assets(self, html: str, address_for: Callable[[Path, str], str]) -> str:
+        """The lesson HTML with each address of one of this course's own images replaced by
+        address_for(file, its path under assets/), for pages served from elsewhere (a SCORM
+        package, a page saved for reading offline); any other address is left as it is."""
+        assets = (self.path / "assets").resolve()
+
+        def replace(match: re.Match) -> str:
+            found = self.asset_at(match[2])
+            if found is None:
+                return match[0]
+            return f'{match[1]}="{address_for(found, found.relative_to(assets).as_posix())}"'
+
+        return _ASSET_ADDRESS.sub(replace, html)
 
     def deck(self, language: str = SOURCE_LANGUAGE) -> list[Slide]:
         return self.slides.get(language) or self.slides[SOURCE_LANGUAGE]

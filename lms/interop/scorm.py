@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,7 +33,6 @@ MANIFEST_NAME = "imsmanifest.xml"
 IMSCP = "http://www.imsproject.org/xsd/imscp_rootv1p1p2"
 ADLCP = "http://www.adlnet.org/xsd/adlcp_rootv1p2"
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
-_ASSET_LINK = re.compile(r'(src|href)="/courses/[^/"]+/assets/([^"?#]+)"')
 
 
 @dataclass(frozen=True)
@@ -65,14 +63,11 @@ def _assets(course: Course, html: str) -> tuple[str, dict[str, bytes]]:
     """The lesson's own images, to ship beside it, with its links made relative to the package."""
     found: dict[str, bytes] = {}
 
-    def relative(match: re.Match) -> str:
-        path = course.asset_at(f"/courses/{course.id}/assets/{match.group(2)}")
-        if path is None:
-            return match.group(0)
-        found[f"assets/{match.group(2)}"] = path.read_bytes()
-        return f'{match.group(1)}="assets/{match.group(2)}"'
+    def beside(path: Path, name: str) -> str:
+        found[f"assets/{name}"] = path.read_bytes()
+        return f"assets/{name}"
 
-    return _ASSET_LINK.sub(relative, html), found
+    return course.with_assets(html, beside), found
 
 
 def build(course: Course, language: str) -> Package:

@@ -11,7 +11,6 @@ from pathlib import Path
 from lms.catalogue import Course, Module
 from lms.catalogue.model import ASSET_TYPES
 
-_SOURCE = re.compile(r'(\bsrc=")([^"]+)(")')
 _SITE_LINK = re.compile(r'(\bhref=")(/[^/"][^"]*)(")')
 _HEADING = re.compile(r"<(/?)h([1-5])\b")
 STYLESHEET = Path(__file__).resolve().parent.parent / "static" / "lms.css"
@@ -22,17 +21,14 @@ def stylesheet() -> str:
     return STYLESHEET.read_text(encoding="utf-8")
 
 
-def _inline_image(course: Course, address: str) -> str:
-    found = course.asset_at(address)
-    if found is None:
-        return address
-    encoded = base64.b64encode(found.read_bytes()).decode("ascii")
-    return f"data:{ASSET_TYPES[found.suffix.lower()]};base64,{encoded}"
+def _inline(path: Path, _name: str) -> str:
+    encoded = base64.b64encode(path.read_bytes()).decode("ascii")
+    return f"data:{ASSET_TYPES[path.suffix.lower()]};base64,{encoded}"
 
 
 def standalone(course: Course, module: Module, base_url: str) -> str:
     """The lesson's (already sanitised) HTML, with nothing left that needs the network."""
-    html = _SOURCE.sub(lambda match: match[1] + _inline_image(course, match[2]) + match[3], module.html)
+    html = course.with_assets(module.html, _inline)
     html = _SITE_LINK.sub(lambda match: match[1] + base_url.rstrip("/") + match[2] + match[3], html)
     # On one page each lesson's title is a level-2 heading, so its own headings go one level down.
     return _HEADING.sub(lambda match: f"<{match[1]}h{int(match[2]) + 1}", html)
