@@ -181,31 +181,30 @@ def erase_walk_in(db: Session, attendance: Attendance, storage: Storage, *, eras
     organisation_id = db.scalar(select(Workshop.organisation_id).where(Workshop.id == attendance.workshop_id))
     names, addresses = {attendance.name}, {attendance.email} - {""}
     guest = db.get(GuestLearner, attendance.guest_id) if attendance.guest_id else None
-    completions: list[Completion] = []
+    _keep_nameless(db, [], [attendance], now)
+    completions_kept = 0
     if guest is not None and guest.claimed_by_id is None:
         names.add(guest.name)
-        completions = list(db.scalars(select(Completion).where(Completion.guest_id == guest.id)))
-    _forget_files(db, storage, [c.id for c in completions], set(), requested_by=None)
-    _keep_nameless(db, completions, [attendance], now)
-    if guest is not None and guest.claimed_by_id is None:
-        db.delete(guest)
+        completions_kept = erase_guest(db, guest, storage, now)
     _scrub_audit(db, {organisation_id}, names | addresses)
     db.flush()
     audit.record(db, organisation_id, erased_by, audit.ATTENDEE_ERASED, workshop_id=attendance.workshop_id,
-                 reason=reason, completions_kept=len(completions))
+                 reason=reason, completions_kept=completions_kept)
 
 
 # --- erasing learning kept against a reference code --------------------------------------------
 
-def erase_guest(db: Session, guest: GuestLearner, storage: Storage) -> None:
-    """Erase an unclaimed guest learner (someone who learned an open course by reference code):
-    their lessons read and quiz attempts go with the record; a completion stays without a name,
-    so its certificate still verifies. It belongs to no organisation, so nothing is audited."""
+def erase_guest(db: Session, guest: GuestLearner, storage: Storage, now: datetime | None = None) -> int:
+    """Erase an unclaimed guest learner (a walk-in's record, or someone who learned an open course
+    by reference code): their lessons read and quiz attempts go with the record; a completion
+    stays without a name, so its certificate still verifies. Returns how many completions were
+    kept. Audited by the caller where the record belongs to an organisation's session."""
     completions = list(db.scalars(select(Completion).where(Completion.guest_id == guest.id)))
     _forget_files(db, storage, [c.id for c in completions], set(), requested_by=None)
-    _keep_nameless(db, completions, [], utcnow())
+    _keep_nameless(db, completions, [], now or utcnow())
     db.delete(guest)  # lessons read and attempts go with it
     db.flush()
+    return len(completions)
 
 
 # --- copies of names elsewhere ----------------------------------------------------------------
