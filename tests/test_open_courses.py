@@ -79,6 +79,16 @@ def pass_quiz(visitor: FormClient, course) -> str:
     return submitted.headers["Location"]
 
 
+def finish_with_certificate(visitor: FormClient, course, name: str) -> str:
+    """Read every lesson, pass the quiz and give the name for the certificate; the result page."""
+    read_all_lessons(visitor, course)
+    result = pass_quiz(visitor, course)
+    attempt_id = int(result.split("/")[-2])
+    named = visitor.submit(f"/courses/{COURSE}/quiz/{attempt_id}/certificate-name", {"name": name}, form_page=result)
+    assert named.status_code == 302, text_of(named)
+    return result
+
+
 def guests(app) -> list[GuestLearner]:
     with database(app) as session:
         return list(session.scalars(select(GuestLearner).order_by(GuestLearner.id)))
@@ -244,11 +254,7 @@ def test_a_name_for_someone_elses_attempt_is_refused(app, course):
 def test_anonymous_learning_counts_for_an_organisation_only_once_claimed_and_only_once(app, course, demo):
     phone = browser(app)
     code = start(phone)
-    read_all_lessons(phone, course)
-    result = pass_quiz(phone, course)
-    attempt_id = int(result.split("/")[-2])
-    phone.submit(f"/courses/{COURSE}/quiz/{attempt_id}/certificate-name", {"name": "Fatima Learner"},
-                 form_page=result)
+    finish_with_certificate(phone, course, "Fatima Learner")
     organisation = demo["organisations"]["Northmoor Borough Council"]
     admin = browser(app)
     admin.sign_in("orgadmin@example.org")
@@ -327,10 +333,7 @@ def test_retention_erases_learning_left_too_long_and_keeps_certificates_verifiab
     idle.submit(f"/courses/{COURSE}/quiz")
     start(recent)
     start(finished)
-    read_all_lessons(finished, course)
-    result = pass_quiz(finished, course)
-    attempt_id = int(result.split("/")[-2])
-    finished.submit(f"/courses/{COURSE}/quiz/{attempt_id}/certificate-name", {"name": "Gone Later"}, form_page=result)
+    finish_with_certificate(finished, course, "Gone Later")
     long_ago = utcnow() - timedelta(days=400)
     with database(app) as session:
         idle_id, recent_id, finished_id = session.scalars(select(GuestLearner.id).order_by(GuestLearner.id)).all()
@@ -377,10 +380,7 @@ def test_a_guest_joins_an_organisation_with_its_join_code_and_brings_their_certi
 
     phone = browser(app)
     code = start(phone)
-    read_all_lessons(phone, course)
-    result = pass_quiz(phone, course)
-    attempt_id = int(result.split("/")[-2])
-    phone.submit(f"/courses/{COURSE}/quiz/{attempt_id}/certificate-name", {"name": "Amina Khan"}, form_page=result)
+    finish_with_certificate(phone, course, "Amina Khan")
     north = demo["organisations"]["Northmoor Borough Council"]
     joined = phone.submit("/join", {"code": organisation(app, north)["code"]})
     assert phone.submit(joined.headers["Location"], registration()).status_code == 302

@@ -95,3 +95,33 @@ def test_a_quiz_answered_offline_is_sent_once_when_the_connection_returns(browse
     assert page.url.endswith("/result") and posts == [quiz_address]
     assert page.evaluate("Object.keys(localStorage).filter(k => k.startsWith('quiz-waiting:')).length") == 0
     context.close()
+
+
+def test_a_guest_who_passes_names_the_certificate_on_an_accessible_page(browser, live_server):
+    """The result page's name form is behind a passed quiz (a POST), so the crawl cannot reach it."""
+    course = load_course(SHIPPED_ROOT / "courses" / COURSE)[0]
+    page = browser.new_context(viewport={"width": 360, "height": 740}).new_page()
+    page.goto(f"{live_server}/courses/{COURSE}")
+    page.click("text=Start without an account")
+    page.goto(f"{live_server}/courses/{COURSE}/quiz")
+    page.click("main form button[type=submit]")
+    page.wait_for_load_state()
+    drawn = dict.fromkeys(name[2:] for name in page.eval_on_selector_all(
+        "input[name^='q-']", "inputs => inputs.map(input => input.name)"))
+    for question_id in drawn:
+        for answer in course.question_bank[question_id].answers:
+            page.check(f"input[name='q-{question_id}'][value='{answer}']")
+    page.click("text=Submit answers")
+    page.wait_for_url(re.compile(r".*/result$"))
+    assert "Get your certificate" in page.content()
+    assert axe_problems(page) == []
+    page.click("text=Get your certificate")  # no name yet
+    page.wait_for_load_state()
+    expect(page.locator(".error-summary")).to_contain_text("Enter the name to print on your certificate")
+    assert axe_problems(page) == []
+    page.fill("#name", "Amina Begum")
+    page.click("text=Get your certificate")
+    page.wait_for_url(re.compile(r".*/result$"))
+    expect(page.locator("a[href$='.pdf']")).to_have_text("Download your certificate (PDF)")
+    assert axe_problems(page) == []
+    page.context.close()
